@@ -1,0 +1,96 @@
+# panne: plain Makefile with pkg-config.  See README.md.
+#   make            build ./panne
+#   make check      install missing packages (as root), build with ASan/UBSan, run every test
+#   make demo       install missing packages (as root), build, diagnose a bundled capture
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+
+PKG_CONFIG ?= pkg-config
+PKGS       := libpcap libldns libssl libcrypto jansson libpsl
+CC         ?= cc
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DESTDIR    ?=
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT      ?= -O2 -g
+CFLAGS   ?=
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) -Iinclude $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lpcap -lldns -lssl -lcrypto -ljansson -lpsl)
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/san
+OPT      := -O1 -g
+HARDEN   := -fPIE
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+BUILD    ?= build/rel
+endif
+CFLAGS += $(HARDEN)
+
+SRCS     := $(wildcard src/*.c)
+LIBSRCS  := $(filter-out src/main.c,$(SRCS))
+LIBOBJS  := $(LIBSRCS:src/%.c=$(BUILD)/%.o)
+UNITSRCS := $(wildcard tests/unit/test_*.c)
+UNITBINS := $(UNITSRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all check demo install clean deps deps-build unit fuzz bench lint-man
+all: panne
+
+panne: $(BUILD)/panne
+	@if [ "$(SANITIZE)" != 1 ]; then cp $(BUILD)/panne panne; fi
+
+$(BUILD)/%.o: src/%.c $(wildcard include/panne/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD) $(BUILD)/tests
+
+$(BUILD)/libpanne.a: $(LIBOBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/panne: $(BUILD)/main.o $(BUILD)/libpanne.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpanne.a $(wildcard tests/unit/*.h)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libpanne.a $(LDLIBS) -lcmocka
+
+unit: $(UNITBINS)
+
+# Set-up: the packages a fresh Debian/Ubuntu machine lacks (apt-get as root).
+deps:
+	@sh tools/deps.sh check
+deps-build:
+	@sh tools/deps.sh build
+
+demo: deps-build
+	$(MAKE) panne
+	./panne -r captures/demo.pcap || [ $$? -le 1 ]
+
+# Every test under ASan/UBSan: units, golden captures, corpus, man pages,
+# fuzz corpora replay, namespace integration (as root).
+check: deps
+	$(MAKE) SANITIZE=1 $(BUILD:build/rel=build/san)/panne
+	$(MAKE) SANITIZE=1 unit
+	$(MAKE) panne
+	sh tests/run.sh build/san
+
+fuzz:
+	sh tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+bench: panne
+	$(MAKE) -C bench run
+
+install: panne
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 panne $(DESTDIR)$(SBINDIR)/panne
+	install -m 0644 man/panne.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/panne-services.5 $(DESTDIR)$(MANDIR)/man5/
+	for f in man/*.7; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man7/; done; true
+
+clean:
+	rm -rf build panne tests/out

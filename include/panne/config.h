@@ -1,0 +1,32 @@
+/* \summary: tunables in one place. Section 1: defaults of options the
+ * operator can change. Section 2: fixed limits of the implementation. */
+#ifndef PANNE_CONFIG_H
+#define PANNE_CONFIG_H
+
+/* ---- 1. Defaults of options (documented in panne.8) ---- */
+
+#define FLOW_CAP_DEFAULT 65536          /* --flows: flow table records */
+#define FLOW_IDLE_US_DEFAULT 120000000u /* idle TCP/UDP flow expiry, us */
+#define DNS_TIMEOUT_US_DEFAULT 5000000u /* --dns-timeout: query unanswered */
+#define SYN_TIMEOUT_US_DEFAULT 10000000u /* --syn-timeout: SYN unanswered */
+#define TLS_TIMEOUT_US_DEFAULT 10000000u /* --tls-timeout: handshake stalled */
+#define DNS_TXN_CAP_DEFAULT 65536       /* --dns-txns: open DNS transactions */
+#define FINDINGS_CAP_DEFAULT 100000     /* --findings: findings kept for the report */
+#define SYN_FLOOD_MIN_DEFAULT 200       /* half-open connections to one server */
+
+/* ---- 2. Fixed limits ---- */
+
+#define SNAPLEN_LIVE 262144   /* live capture: whole certificates */
+#define PCAP_BUFSZ (1 << 20)  /* stdio buffer for offline reads */
+#define FIND_EV_MAX 20        /* evidence frames kept per finding */
+#define NAME_MAX_LEN 255      /* DNS name in text form, without the final dot */
+#define SERVICE_KEY_LEN 128   /* service key or registrable domain */
+#define TLS_BUF_MAX 65536     /* per-direction TLS handshake reassembly */
+#define HTTP_PEEK_MAX 2048    /* bytes of a response head examined */
+#define DNS_TCP_BUF_MAX 65537 /* one DNS-over-TCP message with its length */
+#define NAMES_CAP 65536       /* interned names (SNI, Host, DNS) */
+#define ADDRMAP_CAP 131072    /* address -> name entries learnt from DNS */
+#define CERT_CACHE_CAP 4096   /* certificate verdicts cached by hash */
+#define STR_SHOW_MAX 200      /* wire strings printed at most this long */
+
+#endif

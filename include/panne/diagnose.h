@@ -1,0 +1,34 @@
+/* \summary: per-group verdicts (status, attribution, confidence, reasons,
+ * evidence) from findings and exchange counts; pure logic, no packets. */
+#ifndef PANNE_DIAGNOSE_H
+#define PANNE_DIAGNOSE_H
+
+#include <jansson.h>
+#include "panne/types.h"
+#include "panne/findings.h"
+
+enum status { ST_HEALTHY = 0, ST_DEGRADED, ST_FAILING, ST_UNSEEN };
+enum attribution { AT_NONE = 0, AT_UPSTREAM, AT_LOCAL, AT_ATTACK, AT_UNKNOWN };
+
+struct verdict {
+	char group[SERVICE_KEY_LEN];
+	u8 status, attribution;
+	double confidence;
+	json_t *reasons;        /* array of strings, owned */
+	u32 seen[CAT_N], failed[CAT_N];
+	u64 first_failure, last_failure; /* 0 if none */
+	u32 ev[FIND_EV_MAX];
+	u8 n_ev;
+	u16 ev_file;
+};
+
+const char *status_name(int st);
+const char *attribution_name(int at);
+
+/* Verdicts for every group in scope that was seen, and every -s key
+ * (unseen). Returns an array of *n verdicts owned by the caller; free
+ * with diagnose_free. */
+struct verdict *diagnose_run(size_t *n);
+void diagnose_free(struct verdict *v, size_t n);
+
+#endif

@@ -1,0 +1,27 @@
+/* \summary: DNS over UDP and TCP (libldns): query/answer matching, rcode
+ * findings, timeouts, injection and bogus answers; teaches services the
+ * address -> name map (CNAME chains included). */
+#ifndef PANNE_DNS_H
+#define PANNE_DNS_H
+
+#include "panne/types.h"
+#include "panne/decode.h"
+#include "panne/flow.h"
+
+void dns_init(void);
+/* One packet of a DNS flow (port 53, UDP or TCP with payload). */
+void dns_feed(struct flow *f, int dir, const struct packet *pk);
+/* The flow leaves the table: frees f->app_state (TCP reassembly). */
+void dns_flow_end(struct flow *f);
+/* Emits dns_timeout for queries unanswered since now_us - timeout. */
+void dns_expire(u64 now_us);
+/* End of input at time now_us: final timeouts; frees transactions. */
+void dns_finish(u64 now_us);
+/* An ICMP error quoting a DNS query: the transaction is answered by it. */
+int dns_icmp(struct flow *f, const struct packet *pk);
+void dns_reset(void);
+
+struct dns_stats { u64 queries, responses, unmatched, parse_errors; };
+const struct dns_stats *dns_stats(void);
+
+#endif

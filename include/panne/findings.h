@@ -1,0 +1,100 @@
+/* \summary: the finding record (one failed exchange or anomaly), the closed
+ * vocabulary of kinds, and the store every analyzer emits into; plus the
+ * per-group exchange counters that diagnose reads. */
+#ifndef PANNE_FINDINGS_H
+#define PANNE_FINDINGS_H
+
+#include <jansson.h>
+#include "panne/types.h"
+#include "panne/config.h"
+
+struct flow;
+
+enum category { CAT_DNS = 0, CAT_TCP, CAT_TLS, CAT_HTTP, CAT_N };
+
+enum kind {
+	K_NXDOMAIN = 0,
+	K_SERVFAIL,
+	K_DNS_REFUSED,      /* "refused" in category dns */
+	K_DNS_ERROR,
+	K_DNS_TIMEOUT,
+	K_DNS_BOGUS_ANSWER,
+	K_DNS_INJECTION,
+	K_TCP_REFUSED,      /* "refused" in category tcp */
+	K_SYN_TIMEOUT,
+	K_RST,
+	K_RST_INJECTION,
+	K_ICMP_UNREACHABLE,
+	K_SYN_FLOOD,
+	K_TLS_ALERT,
+	K_CERT_UNTRUSTED,
+	K_CERT_MISMATCH,
+	K_CERT_EXPIRED,
+	K_TLS_TIMEOUT,
+	K_HTTP_5XX,
+	K_N
+};
+
+enum origin { O_UNKNOWN = 0, O_SERVER, O_RESOLVER, O_LOCAL, O_ONPATH, O_N };
+
+struct finding {
+	u64 ts_us;
+	u16 file;
+	u32 frame;                 /* = ev[0] */
+	u32 ev[FIND_EV_MAX];       /* evidence frames, ev[0] first */
+	u8 n_ev;
+	u8 cat, kind, origin;      /* enum category, kind, origin */
+	u8 proto;                  /* 6 or 17; 0 if none */
+	struct addr cli, srv;
+	u16 cport, sport;
+	char name[NAME_MAX_LEN + 1];    /* "" means null */
+	char group[SERVICE_KEY_LEN];    /* filled by findings_emit */
+	json_t *detail;            /* kind's facts, owned by the finding */
+};
+
+const char *kind_name(int kind);        /* "refused", "rst_injection"... */
+const char *category_name(int cat);     /* "dns", "tcp", "tls", "http" */
+const char *origin_name(int origin);    /* "server", "on-path"... */
+/* Default category of a kind (icmp_unreachable: the flow's, set by caller). */
+int kind_category(int kind);
+/* Kind by name and category (for --explain and tests); -1 if unknown. */
+int kind_lookup(const char *name);
+
+/* Starts a finding: zeroes f, sets kind, category, time, file and frame
+ * (as the first evidence frame), and copies the tuple of fl when not NULL.
+ * detail starts as an empty object. */
+void finding_init(struct finding *f, int kind, const struct flow *fl,
+                  u64 ts_us, u16 file, u32 frame);
+/* Adds an evidence frame (ignored when full or already present). */
+void finding_add_ev(struct finding *f, u32 frame);
+/* Sets name from a wire string (escaped) or a C string. */
+void finding_set_name(struct finding *f, const char *name);
+
+/* Takes ownership of f->detail; copies f into the store. Fills f->group
+ * from the name, or the server address through the DNS map (services).
+ * When the store is full the finding is counted but not kept. */
+void findings_emit(struct finding *f);
+
+/* Counts one exchange (DNS transaction, TCP connection, TLS handshake,
+ * HTTP response) for the group of name (or srv when name is NULL/""),
+ * failed or not. Analyzers call this once per exchange when it ends. */
+void findings_exchange(int cat, const char *name, const struct addr *srv, int failed);
+
+/* Store access for diagnose and report. */
+size_t findings_count(void);
+const struct finding *findings_get(size_t i);
+u64 findings_dropped(void); /* emitted past the cap */
+
+struct group_stats {
+	char group[SERVICE_KEY_LEN];
+	u32 seen[CAT_N], failed[CAT_N];
+	u64 first_us, last_us;  /* of its exchanges */
+};
+size_t findings_groups(void);
+const struct group_stats *findings_group(size_t i);
+const struct group_stats *findings_group_find(const char *group);
+
+void findings_init(void);
+void findings_reset(void);  /* frees everything (tests, fuzzing) */
+
+#endif

@@ -1,0 +1,99 @@
+/* \summary: the flow table: 5-tuple records with client/server direction,
+ * TCP handshake state, per-side TTL/IP-ID/sequence profile; fixed capacity,
+ * idle timeout and LRU eviction, hashes seeded at random. */
+#ifndef PANNE_FLOW_H
+#define PANNE_FLOW_H
+
+#include "panne/types.h"
+#include "panne/decode.h"
+
+#define DIR_C2S 0 /* client to server */
+#define DIR_S2C 1
+
+enum tcp_state {
+	TCPS_NONE = 0,    /* UDP, or TCP picked up mid-stream */
+	TCPS_SYN,         /* SYN seen, no answer yet */
+	TCPS_SYNACK,      /* SYN-ACK seen */
+	TCPS_ESTABLISHED, /* final ACK or data after SYN-ACK */
+	TCPS_FIN,         /* a FIN was seen */
+	TCPS_RESET        /* a RST ended it */
+};
+
+enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER };
+
+struct flow_side {
+	u32 pkts;
+	u64 bytes;       /* payload bytes */
+	u8 ttl_first;    /* TTL/hop limit of the first packet from this side */
+	u8 ttl_min, ttl_max;
+	u8 ipid_valid;
+	u16 ipid_first, ipid_last;
+	u8 seq_valid;
+	u32 isn;         /* initial sequence number (SYN or first seen) */
+	u32 seq_next;    /* highest seq + len seen from this side */
+	u32 ack_last;    /* last ack from this side */
+	u16 win_last;
+	u64 last_us;     /* last packet from this side */
+	u32 last_frame;
+	u32 fin_frame, rst_frame; /* 0 if none */
+};
+
+struct flow {
+	/* key */
+	struct addr cli, srv;
+	u16 cport, sport;
+	u8 proto;
+	/* lifecycle */
+	u8 in_use;
+	u8 tcp_state;       /* enum tcp_state */
+	u8 app;             /* enum flow_app, set by the pipeline */
+	u8 app_done;        /* analyzer needs no more payload */
+	u8 picked_up;       /* TCP seen without its SYN */
+	u8 syn_count;       /* SYNs from the client (1 + retransmissions) */
+	u8 reported;        /* the tcp analyzer already emitted its finding */
+	u16 file;
+	u64 first_us, last_us;
+	u64 syn_us, synack_us; /* first SYN, first SYN-ACK; 0 if none */
+	u32 first_frame;
+	u32 syn_frame, synack_frame, ack_frame; /* 0 if none */
+	u32 rst_count;
+	struct flow_side side[2]; /* indexed by DIR_* */
+	u32 name_id;        /* services name: SNI, Host or DNS map; 0 unknown */
+	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */
+	/* table links (LRU), private to flow.c */
+	u32 lru_prev, lru_next;
+};
+
+struct flow_table;
+
+/* Called when a flow leaves the table (closed, idle, evicted, flushed). The
+ * callee frees f->app_state. */
+typedef void (*flow_end_cb)(void *user, struct flow *f, int why);
+#define FLOW_END_IDLE 0
+#define FLOW_END_EVICT 1
+#define FLOW_END_FLUSH 2
+#define FLOW_END_CLOSED 3 /* FIN both ways or RST, after a grace period */
+
+/* A table for at most cap flows; idle_us is the idle timeout. */
+struct flow_table *flow_table_new(u32 cap, u64 idle_us, flow_end_cb cb, void *user);
+void flow_table_free(struct flow_table *ft); /* flushes first */
+
+/* Finds or creates the flow of pk (TCP or UDP with ports; ICMP is not a
+ * flow) and updates its state and side profile. *dir gets DIR_C2S/S2C.
+ * Returns NULL if pk is not a TCP/UDP packet. May evict the least recently
+ * used flow when full. */
+struct flow *flow_update(struct flow_table *ft, const struct packet *pk, int *dir);
+
+/* Finds (never creates) the flow a quoted inner header belongs to. */
+struct flow *flow_find_inner(struct flow_table *ft, const struct pkt_inner *in, int *dir);
+
+/* Ends flows idle since before now_us - idle, and closed flows past grace. */
+void flow_expire(struct flow_table *ft, u64 now_us);
+/* Ends every flow (end of input). */
+void flow_flush(struct flow_table *ft);
+
+u32 flow_count(const struct flow_table *ft);     /* live now */
+u64 flow_total(const struct flow_table *ft);     /* created so far */
+u64 flow_evicted(const struct flow_table *ft);   /* ended by eviction */
+
+#endif

@@ -1,0 +1,31 @@
+/* \summary: wiring of capture -> decode -> flow -> analyzers for one run;
+ * owns the flow table and the run's counters. */
+#ifndef PANNE_PIPELINE_H
+#define PANNE_PIPELINE_H
+
+#include "panne/types.h"
+#include "panne/capture.h"
+
+struct run_stats {
+	u64 packets, bytes;          /* records handed to the pipeline */
+	u64 first_us, last_us;
+	u64 dec[5];                  /* per dec_status */
+	u64 flows;                   /* created */
+	u64 flows_evicted;
+	u64 findings_dropped;
+	u64 dropped;                 /* live: kernel drops */
+};
+
+/* Initialises every analyzer from g_opts. 0, or -1 with err. */
+int pipeline_init(char *err, size_t errlen);
+/* The capture callback: one packet through every stage. */
+void pipeline_packet(void *user, const struct cap_pkt *cp);
+/* End of one input file: flush flows (frames are per file). */
+void pipeline_file_end(void);
+/* End of all input: final timeouts. */
+void pipeline_finish(void);
+const struct run_stats *pipeline_stats(void);
+/* Frees everything (tests, fuzzing). */
+void pipeline_reset(void);
+
+#endif

@@ -1,0 +1,25 @@
+/* \summary: TLS handshake: ClientHello (SNI, ALPN, versions), ServerHello,
+ * alerts, certificates (TLS <= 1.2) verified with OpenSSL at capture time;
+ * only the first records of each flow are parsed. */
+#ifndef PANNE_TLS_H
+#define PANNE_TLS_H
+
+#include "panne/types.h"
+#include "panne/decode.h"
+#include "panne/flow.h"
+
+/* Loads the system CA store plus ca_file (may be NULL). 0, or -1 with err. */
+int tls_init(const char *ca_file, char *err, size_t errlen);
+/* 1 if a client's first payload looks like a TLS handshake record. */
+int tls_detect(const u8 *p, u32 n);
+/* Payload of a TLS flow. Sets f->name_id from the SNI; f->app_done when
+ * the handshake is over (encrypted traffic needs no more parsing). */
+void tls_feed(struct flow *f, int dir, const struct packet *pk);
+/* The flow leaves the table: tls_timeout decided; frees f->app_state. */
+void tls_flow_end(struct flow *f, u64 now_us);
+void tls_reset(void);
+
+/* RFC 8446 section 6 alert description name, or NULL if unassigned. */
+const char *tls_alert_name(u8 desc);
+
+#endif
