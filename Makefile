@@ -6,7 +6,7 @@
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 
 PKG_CONFIG ?= pkg-config
-PKGS       := libpcap libldns libssl libcrypto jansson libpsl
+PKGS       := libpcap ldns libssl libcrypto jansson libpsl
 CC         ?= cc
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
@@ -74,8 +74,7 @@ demo: deps-build
 # Every test under ASan/UBSan: units, golden captures, corpus, man pages,
 # fuzz corpora replay, namespace integration (as root).
 check: deps
-	$(MAKE) SANITIZE=1 $(BUILD:build/rel=build/san)/panne
-	$(MAKE) SANITIZE=1 unit
+	$(MAKE) SANITIZE=1 build/san/panne unit
 	$(MAKE) panne
 	sh tests/run.sh build/san
 

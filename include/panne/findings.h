@@ -88,7 +88,6 @@ u64 findings_dropped(void); /* emitted past the cap */
 struct group_stats {
 	char group[SERVICE_KEY_LEN];
 	u32 seen[CAT_N], failed[CAT_N];
-	u64 first_us, last_us;  /* of its exchanges */
 };
 size_t findings_groups(void);
 const struct group_stats *findings_group(size_t i);

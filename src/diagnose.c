@@ -1,0 +1,346 @@
+/* \summary: verdicts per group: status from exchange counts, attribution by
+ * weighing the signals of its findings against control groups (every other
+ * destination in the capture). Pure logic over findings and counters. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "panne/diagnose.h"
+#include "panne/opts.h"
+#include "panne/services.h"
+#include "panne/util.h"
+
+static const char *status_names[] = { "healthy", "degraded", "failing", "unseen" };
+static const char *attr_names[] = { "none", "upstream", "local", "attack", "unknown" };
+
+const char *status_name(int st) { return st >= 0 && st <= ST_UNSEEN ? status_names[st] : "unseen"; }
+const char *attribution_name(int at) { return at >= 0 && at <= AT_UNKNOWN ? attr_names[at] : "unknown"; }
+
+/* What one group's findings hold, gathered in one pass. */
+struct gview {
+	const char *group;
+	u32 seen[CAT_N], failed[CAT_N];
+	u32 nkind[K_N];
+	const struct finding *firstk[K_N]; /* first finding of each kind */
+	u32 norigin[O_N];
+	u32 nfind;
+};
+
+/* Weights per attribution, with the reasons that gave them. */
+struct tally {
+	double w[AT_UNKNOWN + 1];
+	json_t *reasons;
+};
+
+static void because(struct tally *t, int at, double w, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void because(struct tally *t, int at, double w, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	t->w[at] += w;
+	json_array_append_new(t->reasons, json_string(buf));
+}
+
+/* "frames 12, 40, 77" of the findings of kind k in group g (at most 5). */
+static void frames_of(const char *group, int k, char *out, size_t n)
+{
+	size_t o = 0, shown = 0, total = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < findings_count(); i++) {
+		const struct finding *f = findings_get(i);
+		if (f->kind != k || strcmp(f->group, group) != 0)
+			continue;
+		total++;
+		if (shown < 5 && o < n) {
+			o += (size_t)snprintf(out + o, n - o, "%s%u", shown ? ", " : "", f->frame);
+			shown++;
+		}
+	}
+	if (total > shown && o < n)
+		snprintf(out + o, n - o, ", ...");
+}
+
+static u32 sum(const u32 *v)
+{
+	u32 s = 0;
+	for (int c = 0; c < CAT_N; c++)
+		s += v[c];
+	return s;
+}
+
+/* Control group for category c: exchanges of every group but g. */
+static void control(const struct gview *all, size_t n, const struct gview *g, int c, u32 *seen,
+                    u32 *failed)
+{
+	*seen = *failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (&all[i] == g)
+			continue;
+		*seen += all[i].seen[c];
+		*failed += all[i].failed[c];
+	}
+}
+
+static int rst_by_server(const struct finding *f)
+{
+	json_t *s = json_object_get(f->detail, "sender");
+	return !s || strcmp(json_string_value(s) ? json_string_value(s) : "", "client") != 0;
+}
+
+/* Weighs the signals of group g; fills v's attribution, confidence, reasons. */
+static void attribute(const struct gview *all, size_t n, const struct gview *g, struct verdict *v)
+{
+	struct tally t = { { 0 }, json_array() };
+	char fr[96];
+	u32 cs, cf;
+
+	/* Attack-like signals: each is a thing an honest network does not do. */
+	static const int attack_kinds[] = { K_DNS_INJECTION, K_RST_INJECTION, K_SYN_FLOOD,
+		                            K_DNS_BOGUS_ANSWER };
+	for (size_t i = 0; i < sizeof attack_kinds / sizeof *attack_kinds; i++) {
+		int k = attack_kinds[i];
+		if (!g->nkind[k])
+			continue;
+		frames_of(g->group, k, fr, sizeof fr);
+		because(&t, AT_ATTACK, 3.0, "%u %s finding%s (frames %s): %s", g->nkind[k], kind_name(k),
+		        g->nkind[k] == 1 ? "" : "s", fr,
+		        k == K_DNS_INJECTION ? "one query got differing answers, so something on the path answered first"
+		        : k == K_RST_INJECTION ? "resets the server did not send (TTL, IP ID or sequence do not match its packets)"
+		        : k == K_SYN_FLOOD ? "many half-open connections toward one server from many sources"
+		                           : "a public name was answered with a private, loopback or sinkhole address");
+	}
+	for (int k = K_CERT_UNTRUSTED; k <= K_CERT_MISMATCH; k++) {
+		const struct finding *f = g->firstk[k];
+		if (!f)
+			continue;
+		frames_of(g->group, k, fr, sizeof fr);
+		if (f->origin == O_ONPATH)
+			because(&t, AT_ATTACK, 3.0, "%s (frames %s): the certificate for %s was presented by something on the path, not by the service",
+			        kind_name(k), fr, f->name[0] ? f->name : "the service");
+		else
+			because(&t, AT_UPSTREAM, 1.0, "%s (frames %s): the server presented a certificate that does not verify for %s",
+			        kind_name(k), fr, f->name[0] ? f->name : "its name");
+	}
+
+	/* Answers from the service itself: it is up enough to say it is not well. */
+	if (g->nkind[K_HTTP_5XX]) {
+		frames_of(g->group, K_HTTP_5XX, fr, sizeof fr);
+		because(&t, AT_UPSTREAM, 2.0 + (double)g->nkind[K_HTTP_5XX] / (g->seen[CAT_HTTP] + 1),
+		        "%u of %u HTTP responses were 5xx (frames %s): the service's servers answered with an error",
+		        g->nkind[K_HTTP_5XX], g->seen[CAT_HTTP], fr);
+	}
+	if (g->nkind[K_CERT_EXPIRED]) {
+		frames_of(g->group, K_CERT_EXPIRED, fr, sizeof fr);
+		because(&t, AT_UPSTREAM, 1.0, "the certificate was outside its validity at capture time (frames %s)", fr);
+	}
+	if (g->nkind[K_TLS_ALERT]) {
+		const struct finding *f = g->firstk[K_TLS_ALERT];
+		frames_of(g->group, K_TLS_ALERT, fr, sizeof fr);
+		if (f->origin == O_SERVER)
+			because(&t, AT_UPSTREAM, 1.5, "the server ended the TLS handshake with an alert (frames %s)", fr);
+		else if (f->origin == O_ONPATH)
+			because(&t, AT_ATTACK, 1.5, "a TLS alert came from something on the path (frames %s)", fr);
+		else
+			because(&t, AT_LOCAL, 0.5, "the client ended the TLS handshake with an alert (frames %s)", fr);
+	}
+
+	/* Who sent the resets and unreachables: TTL/hop reasoning is in origin. */
+	static const int path_kinds[] = { K_TCP_REFUSED, K_RST, K_ICMP_UNREACHABLE };
+	for (size_t i = 0; i < sizeof path_kinds / sizeof *path_kinds; i++) {
+		int k = path_kinds[i];
+		const struct finding *f = g->firstk[k];
+		if (!f || (k == K_RST && !rst_by_server(f)))
+			continue;
+		frames_of(g->group, k, fr, sizeof fr);
+		if (f->origin == O_LOCAL)
+			because(&t, AT_LOCAL, 2.5, "%s (frames %s) came from a local device, not from the server (hop distance or reporter address)",
+			        kind_name(k), fr);
+		else if (f->origin == O_ONPATH)
+			because(&t, AT_ATTACK, 2.0, "%s (frames %s) came from something between client and server", kind_name(k), fr);
+		else {
+			control(all, n, g, CAT_TCP, &cs, &cf);
+			because(&t, AT_UPSTREAM, cs > cf ? 2.0 : 1.0,
+			        "%s (frames %s) sent by the service's server%s", kind_name(k), fr,
+			        cs > cf ? ", while connections to other destinations worked" : "");
+		}
+	}
+
+	/* Silence: compare with everyone else through the same network. */
+	static const struct {
+		int kind, cat;
+		const char *what;
+	} silent[] = {
+		{ K_DNS_TIMEOUT, CAT_DNS, "DNS queries went unanswered" },
+		{ K_SERVFAIL, CAT_DNS, "the resolver answered SERVFAIL" },
+		{ K_DNS_REFUSED, CAT_DNS, "the resolver refused the queries" },
+		{ K_SYN_TIMEOUT, CAT_TCP, "connection attempts got no answer" },
+		{ K_TLS_TIMEOUT, CAT_TLS, "TLS handshakes stalled" },
+	};
+	for (size_t i = 0; i < sizeof silent / sizeof *silent; i++) {
+		int k = silent[i].kind, c = silent[i].cat;
+		if (!g->nkind[k])
+			continue;
+		frames_of(g->group, k, fr, sizeof fr);
+		control(all, n, g, c, &cs, &cf);
+		if (cs == 0)
+			because(&t, AT_UNKNOWN, 1.0, "%s (frames %s); no other destination in the capture to compare with",
+			        silent[i].what, fr);
+		else if (cf * 2 > cs)
+			because(&t, AT_LOCAL, 2.5, "%s (frames %s), and %u of %u %s exchanges with other destinations failed too: the common path (resolver, gateway, uplink) is at fault",
+			        silent[i].what, fr, cf, cs, category_name(c));
+		else
+			because(&t, AT_UPSTREAM, 2.0, "%s (frames %s) only for this service: %u of %u %s exchanges with other destinations succeeded",
+			        silent[i].what, fr, cs - cf, cs, category_name(c));
+	}
+	if (g->nkind[K_NXDOMAIN] && g->failed[CAT_DNS]) {
+		frames_of(g->group, K_NXDOMAIN, fr, sizeof fr);
+		because(&t, AT_UPSTREAM, 0.5, "names of the service do not exist (NXDOMAIN, frames %s)", fr);
+	}
+
+	/* The heaviest attribution wins; its share of the weight is the confidence. */
+	int best = AT_UNKNOWN;
+	double total = 0, bw = 0;
+	for (int a = AT_UPSTREAM; a <= AT_UNKNOWN; a++) {
+		total += t.w[a];
+		if (t.w[a] > bw) {
+			bw = t.w[a];
+			best = a;
+		}
+	}
+	v->attribution = (u8)best;
+	v->confidence = total > 0 ? bw / total : 0.3;
+	if (total < 2.0)
+		v->confidence *= 0.6; /* one weak signal is not a diagnosis */
+	if (v->confidence > 0.95)
+		v->confidence = 0.95;
+	if (!json_array_size(t.reasons))
+		because(&t, AT_UNKNOWN, 0, "exchanges failed without a finding that says where");
+	v->reasons = t.reasons;
+}
+
+/* Adds the group of every counter and finding once; returns the count. */
+static size_t collect(struct gview **out)
+{
+	size_t n = 0, cap = findings_groups() + 16;
+	struct gview *g = xcalloc(cap, sizeof *g);
+
+	for (size_t i = 0; i < findings_groups(); i++) {
+		const struct group_stats *s = findings_group(i);
+		g[n].group = s->group;
+		memcpy(g[n].seen, s->seen, sizeof s->seen);
+		memcpy(g[n].failed, s->failed, sizeof s->failed);
+		n++;
+	}
+	for (size_t i = 0; i < findings_count(); i++) {
+		const struct finding *f = findings_get(i);
+		size_t j;
+		for (j = 0; j < n; j++)
+			if (strcmp(g[j].group, f->group) == 0)
+				break;
+		if (j == n) {
+			if (n == cap) {
+				cap *= 2;
+				g = xrealloc(g, cap * sizeof *g);
+			}
+			memset(&g[n], 0, sizeof g[n]);
+			g[n++].group = f->group;
+		}
+		g[j].nkind[f->kind]++;
+		g[j].norigin[f->origin]++;
+		g[j].nfind++;
+		if (!g[j].firstk[f->kind])
+			g[j].firstk[f->kind] = f;
+	}
+	*out = g;
+	return n;
+}
+
+/* A failure finding, as opposed to a client's own reset (normal app behaviour). */
+static int is_failure(const struct finding *f)
+{
+	return !(f->kind == K_RST && !rst_by_server(f));
+}
+
+static void fill(const struct gview *all, size_t n, const struct gview *g, struct verdict *v)
+{
+	u32 nfail = 0;
+	memset(v, 0, sizeof *v);
+	snprintf(v->group, sizeof v->group, "%s", g->group);
+	memcpy(v->seen, g->seen, sizeof v->seen);
+	memcpy(v->failed, g->failed, sizeof v->failed);
+	for (size_t i = 0; i < findings_count(); i++) {
+		const struct finding *f = findings_get(i);
+		if (strcmp(f->group, g->group) != 0 || !is_failure(f))
+			continue;
+		nfail++;
+		if (!v->first_failure || f->ts_us < v->first_failure)
+			v->first_failure = f->ts_us;
+		if (f->ts_us > v->last_failure)
+			v->last_failure = f->ts_us;
+		if (v->n_ev < FIND_EV_MAX) {
+			if (!v->n_ev)
+				v->ev_file = f->file;
+			v->ev[v->n_ev++] = f->frame;
+		}
+	}
+	int majority = 0;
+	for (int c = 0; c < CAT_N; c++)
+		if (g->seen[c] && g->failed[c] * 2 > g->seen[c])
+			majority = 1;
+	if (!nfail && !sum(g->failed)) {
+		v->status = sum(g->seen) || g->nfind ? ST_HEALTHY : ST_UNSEEN;
+		v->attribution = AT_NONE;
+		v->confidence = 1.0;
+		v->reasons = json_array();
+		if (v->status == ST_HEALTHY)
+			json_array_append_new(v->reasons, json_string("every exchange seen succeeded"));
+		return;
+	}
+	/* Findings with no counted exchange (an injected answer, a flood) still degrade. */
+	v->status = majority || !sum(g->seen) ? ST_FAILING : ST_DEGRADED;
+	attribute(all, n, g, v);
+}
+
+struct verdict *diagnose_run(size_t *nv)
+{
+	struct gview *g;
+	size_t n = collect(&g), cap = n + 16, k = 0;
+	struct verdict *v = xcalloc(cap, sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		if (services_in_scope(g[i].group))
+			fill(g, n, &g[i], &v[k++]);
+	/* Services named with -s but never seen. */
+	if (g_opts.scope == SCOPE_LIST && g_opts.scope_list)
+		for (char **s = g_opts.scope_list; *s; s++) {
+			size_t j;
+			for (j = 0; j < k; j++)
+				if (strcmp(v[j].group, *s) == 0)
+					break;
+			if (j < k)
+				continue;
+			if (k == cap)
+				v = xrealloc(v, (cap *= 2) * sizeof *v);
+			memset(&v[k], 0, sizeof v[k]);
+			snprintf(v[k].group, sizeof v[k].group, "%s", *s);
+			v[k].status = ST_UNSEEN;
+			v[k].attribution = AT_NONE;
+			v[k].reasons = json_array();
+			json_array_append_new(v[k].reasons, json_string("no traffic of this service in the capture"));
+			k++;
+		}
+	free(g);
+	*nv = k;
+	return v;
+}
+
+void diagnose_free(struct verdict *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(v[i].reasons);
+	free(v);
+}

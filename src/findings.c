@@ -1,0 +1,238 @@
+/* \summary: the finding vocabulary, the capped store of findings, and the
+ * per-group exchange counters that diagnose reads. */
+#include <string.h>
+
+#include "panne/findings.h"
+#include "panne/flow.h"
+#include "panne/opts.h"
+#include "panne/services.h"
+#include "panne/util.h"
+
+struct kind_tok {
+	int kind;
+	int cat;
+	const char *name;
+};
+
+/* The one name table of the closed vocabulary (OUTPUT.md). */
+static const struct kind_tok kinds[K_N] = {
+	{ K_NXDOMAIN, CAT_DNS, "nxdomain" },
+	{ K_SERVFAIL, CAT_DNS, "servfail" },
+	{ K_DNS_REFUSED, CAT_DNS, "refused" },
+	{ K_DNS_ERROR, CAT_DNS, "dns_error" },
+	{ K_DNS_TIMEOUT, CAT_DNS, "dns_timeout" },
+	{ K_DNS_BOGUS_ANSWER, CAT_DNS, "dns_bogus_answer" },
+	{ K_DNS_INJECTION, CAT_DNS, "dns_injection" },
+	{ K_TCP_REFUSED, CAT_TCP, "refused" },
+	{ K_SYN_TIMEOUT, CAT_TCP, "syn_timeout" },
+	{ K_RST, CAT_TCP, "rst" },
+	{ K_RST_INJECTION, CAT_TCP, "rst_injection" },
+	{ K_ICMP_UNREACHABLE, CAT_TCP, "icmp_unreachable" },
+	{ K_SYN_FLOOD, CAT_TCP, "syn_flood" },
+	{ K_TLS_ALERT, CAT_TLS, "tls_alert" },
+	{ K_CERT_UNTRUSTED, CAT_TLS, "cert_untrusted" },
+	{ K_CERT_MISMATCH, CAT_TLS, "cert_mismatch" },
+	{ K_CERT_EXPIRED, CAT_TLS, "cert_expired" },
+	{ K_TLS_TIMEOUT, CAT_TLS, "tls_timeout" },
+	{ K_HTTP_5XX, CAT_HTTP, "http_5xx" },
+};
+
+static const char *cat_names[CAT_N] = { "dns", "tcp", "tls", "http" };
+static const char *origin_names[O_N] = { "unknown", "server", "resolver", "local", "on-path" };
+
+const char *kind_name(int kind)
+{
+	return kind >= 0 && kind < K_N ? kinds[kind].name : "unknown";
+}
+
+const char *category_name(int cat)
+{
+	return cat >= 0 && cat < CAT_N ? cat_names[cat] : "unknown";
+}
+
+const char *origin_name(int origin)
+{
+	return origin >= 0 && origin < O_N ? origin_names[origin] : "unknown";
+}
+
+int kind_category(int kind)
+{
+	return kind >= 0 && kind < K_N ? kinds[kind].cat : CAT_TCP;
+}
+
+int kind_lookup(const char *name)
+{
+	for (int i = 0; i < K_N; i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- the store ---- */
+
+static struct finding *store;
+static size_t n_store, cap_store;
+static u64 n_dropped;
+
+static struct group_stats *groups;
+static size_t n_groups, cap_groups;
+/* Open-addressing index over groups by name; sized 2x the groups. */
+static u32 *gidx;
+static size_t gidx_size;
+
+void findings_init(void)
+{
+	findings_reset();
+}
+
+void findings_reset(void)
+{
+	for (size_t i = 0; i < n_store; i++)
+		json_decref(store[i].detail);
+	free(store);
+	store = NULL;
+	n_store = cap_store = 0;
+	n_dropped = 0;
+	free(groups);
+	groups = NULL;
+	n_groups = cap_groups = 0;
+	free(gidx);
+	gidx = NULL;
+	gidx_size = 0;
+}
+
+void finding_init(struct finding *f, int kind, const struct flow *fl, u64 ts_us, u16 file,
+                  u32 frame)
+{
+	memset(f, 0, sizeof *f);
+	f->kind = (u8)kind;
+	f->cat = (u8)kind_category(kind);
+	f->ts_us = ts_us;
+	f->file = file;
+	f->frame = frame;
+	if (frame)
+		f->ev[f->n_ev++] = frame;
+	if (fl) {
+		f->cli = fl->cli;
+		f->srv = fl->srv;
+		f->cport = fl->cport;
+		f->sport = fl->sport;
+		f->proto = fl->proto;
+	}
+	f->detail = json_object();
+}
+
+void finding_add_ev(struct finding *f, u32 frame)
+{
+	if (!frame)
+		return;
+	for (u8 i = 0; i < f->n_ev; i++)
+		if (f->ev[i] == frame)
+			return;
+	if (f->n_ev < FIND_EV_MAX)
+		f->ev[f->n_ev++] = frame;
+	if (!f->frame)
+		f->frame = f->ev[0];
+}
+
+void finding_set_name(struct finding *f, const char *name)
+{
+	if (!name) {
+		f->name[0] = 0;
+		return;
+	}
+	str_escape((const u8 *)name, strlen(name), f->name, sizeof f->name);
+}
+
+void findings_emit(struct finding *f)
+{
+	services_group(f->name[0] ? f->name : NULL, &f->srv, f->group, sizeof f->group);
+	if (n_store >= g_opts.findings_cap && g_opts.findings_cap) {
+		n_dropped++;
+		json_decref(f->detail);
+		f->detail = NULL;
+		return;
+	}
+	if (n_store == cap_store) {
+		cap_store = cap_store ? cap_store * 2 : 256;
+		store = xrealloc(store, cap_store * sizeof *store);
+	}
+	store[n_store++] = *f;
+	f->detail = NULL; /* ownership moved to the store */
+}
+
+size_t findings_count(void) { return n_store; }
+const struct finding *findings_get(size_t i) { return i < n_store ? &store[i] : NULL; }
+u64 findings_dropped(void) { return n_dropped; }
+
+/* ---- exchange counters per group ---- */
+
+static u64 str_hash(const char *s)
+{
+	u64 h = 1469598103934665603ull; /* FNV-1a: groups are few, no need for seeding */
+	while (*s)
+		h = (h ^ (u8)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void gidx_rebuild(void)
+{
+	free(gidx);
+	gidx_size = gidx_size ? gidx_size * 2 : 64;
+	gidx = xmalloc(gidx_size * sizeof *gidx);
+	memset(gidx, 0xff, gidx_size * sizeof *gidx);
+	for (size_t i = 0; i < n_groups; i++) {
+		size_t j = str_hash(groups[i].group) & (gidx_size - 1);
+		while (gidx[j] != UINT32_MAX)
+			j = (j + 1) & (gidx_size - 1);
+		gidx[j] = (u32)i;
+	}
+}
+
+/* Returns the counters of group, creating them when create is set. */
+static struct group_stats *group_get(const char *group, int create)
+{
+	if (gidx_size) {
+		size_t j = str_hash(group) & (gidx_size - 1);
+		while (gidx[j] != UINT32_MAX) {
+			if (strcmp(groups[gidx[j]].group, group) == 0)
+				return &groups[gidx[j]];
+			j = (j + 1) & (gidx_size - 1);
+		}
+	}
+	if (!create)
+		return NULL;
+	if (n_groups == cap_groups) {
+		cap_groups = cap_groups ? cap_groups * 2 : 64;
+		groups = xrealloc(groups, cap_groups * sizeof *groups);
+	}
+	struct group_stats *g = &groups[n_groups++];
+	memset(g, 0, sizeof *g);
+	snprintf(g->group, sizeof g->group, "%s", group);
+	if (n_groups * 2 > gidx_size)
+		gidx_rebuild();
+	else {
+		size_t j = str_hash(group) & (gidx_size - 1);
+		while (gidx[j] != UINT32_MAX)
+			j = (j + 1) & (gidx_size - 1);
+		gidx[j] = (u32)(n_groups - 1);
+	}
+	return g;
+}
+
+void findings_exchange(int cat, const char *name, const struct addr *srv, int failed)
+{
+	char group[SERVICE_KEY_LEN];
+	struct addr none = { 0 };
+	if (cat < 0 || cat >= CAT_N)
+		return;
+	services_group(name && name[0] ? name : NULL, srv ? srv : &none, group, sizeof group);
+	struct group_stats *g = group_get(group, 1);
+	g->seen[cat]++;
+	if (failed)
+		g->failed[cat]++;
+}
+
+size_t findings_groups(void) { return n_groups; }
+const struct group_stats *findings_group(size_t i) { return i < n_groups ? &groups[i] : NULL; }
+const struct group_stats *findings_group_find(const char *group) { return group_get(group, 0); }

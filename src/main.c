@@ -1,0 +1,234 @@
+/* \summary: command line, wiring of the run, exit status. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "panne/capture.h"
+#include "panne/config.h"
+#include "panne/diagnose.h"
+#include "panne/opts.h"
+#include "panne/pipeline.h"
+#include "panne/report.h"
+#include "panne/services.h"
+#include "panne/util.h"
+
+#define PANNE_VERSION "0.1.0"
+#define MAX_FILES 256
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: panne -r FILE [-r FILE ...] [options] [BPF expression]\n"
+	        "\n"
+	        "  -r FILE            read a pcap or pcapng file (- for stdin); repeatable\n"
+	        "  -T text|json       output format (default text; json: JSON lines)\n"
+	        "  -s KEY[,KEY...]    report only these services (catalog keys)\n"
+	        "  -A                 report every destination, grouped by registrable domain\n"
+	        "  -S FILE            service catalog file instead of the built-in one\n"
+	        "  --ca-file PEM      add these CA certificates to the system store\n"
+	        "  --dns-timeout SEC  a DNS query unanswered this long fails (default %u)\n"
+	        "  --syn-timeout SEC  a SYN unanswered this long fails (default %u)\n"
+	        "  --tls-timeout SEC  a TLS handshake stalled this long fails (default %u)\n"
+	        "  --flows N          flow table capacity (default %u)\n"
+	        "  --dns-txns N       open DNS transactions kept (default %u)\n"
+	        "  --findings N       findings kept for the report (default %u)\n"
+	        "  -v                 more detail on standard error\n"
+	        "  -h, --help         this help\n"
+	        "  -V, --version      print the version\n"
+	        "\n"
+	        "Exit status: 0 no failure found, 1 failures found, 2 usage or unreadable\n"
+	        "input, 3 damaged input (results up to the damage are reported).\n"
+	        "See panne(8).\n",
+	        DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
+	        TLS_TIMEOUT_US_DEFAULT / 1000000, FLOW_CAP_DEFAULT, DNS_TXN_CAP_DEFAULT,
+	        FINDINGS_CAP_DEFAULT);
+}
+
+enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS };
+
+/* Parses a positive number for option name, or dies naming it. */
+static unsigned long num_arg(const char *name, const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || v == 0 || v > max)
+		die(EXIT_USAGE, "%s: '%s' is not a number from 1 to %lu", name, s, max);
+	return v;
+}
+
+/* Splits "a,b,c" into a NULL-terminated array of lowercase keys. */
+static char **split_keys(const char *s)
+{
+	size_t n = 2;
+	for (const char *p = s; *p; p++)
+		n += *p == ',';
+	char **v = xcalloc(n, sizeof *v), *dup = xstrdup(s), *save = NULL;
+	size_t k = 0;
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		for (char *c = t; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		v[k++] = xstrdup(t);
+	}
+	free(dup);
+	return v;
+}
+
+/* Joins the trailing arguments into one BPF expression, as tcpdump does. */
+static char *join_args(int argc, char **argv)
+{
+	size_t n = 1;
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	char *s = xcalloc(1, n);
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "ca-file", required_argument, NULL, OPT_CA },
+		{ "dns-timeout", required_argument, NULL, OPT_DNS_TO },
+		{ "syn-timeout", required_argument, NULL, OPT_SYN_TO },
+		{ "tls-timeout", required_argument, NULL, OPT_TLS_TO },
+		{ "flows", required_argument, NULL, OPT_FLOWS },
+		{ "dns-txns", required_argument, NULL, OPT_TXNS },
+		{ "findings", required_argument, NULL, OPT_FINDINGS },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *files[MAX_FILES];
+	size_t nfiles = 0;
+	char err[512];
+	int c;
+
+	opts_defaults(&g_opts);
+	while ((c = getopt_long(argc, argv, "r:T:s:AS:vhV", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (nfiles == MAX_FILES)
+				die(EXIT_USAGE, "-r: at most %d input files", MAX_FILES);
+			files[nfiles++] = optarg;
+			break;
+		case 'T':
+			if (strcmp(optarg, "json") == 0)
+				g_opts.format = OUT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				g_opts.format = OUT_TEXT;
+			else
+				die(EXIT_USAGE, "-T: unknown format '%s' (use text or json)", optarg);
+			break;
+		case 's':
+			g_opts.scope = SCOPE_LIST;
+			g_opts.scope_list = split_keys(optarg);
+			break;
+		case 'A':
+			g_opts.scope = SCOPE_ALL;
+			break;
+		case 'S':
+			g_opts.services_file = optarg;
+			break;
+		case OPT_CA:
+			g_opts.ca_file = optarg;
+			break;
+		case OPT_DNS_TO:
+			g_opts.dns_timeout_us = num_arg("--dns-timeout", optarg, 3600) * 1000000ull;
+			break;
+		case OPT_SYN_TO:
+			g_opts.syn_timeout_us = num_arg("--syn-timeout", optarg, 3600) * 1000000ull;
+			break;
+		case OPT_TLS_TO:
+			g_opts.tls_timeout_us = num_arg("--tls-timeout", optarg, 3600) * 1000000ull;
+			break;
+		case OPT_FLOWS:
+			g_opts.flow_cap = (u32)num_arg("--flows", optarg, 1u << 24);
+			break;
+		case OPT_TXNS:
+			g_opts.dns_txn_cap = (u32)num_arg("--dns-txns", optarg, 1u << 24);
+			break;
+		case OPT_FINDINGS:
+			g_opts.findings_cap = (u32)num_arg("--findings", optarg, 1u << 26);
+			break;
+		case 'v':
+			g_opts.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_CLEAN;
+		case 'V':
+			printf("panne %s\n", PANNE_VERSION);
+			return EXIT_CLEAN;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!nfiles) {
+		fprintf(stderr, "panne: no input: give a capture file with -r FILE\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	char *bpf = optind < argc ? join_args(argc - optind, argv + optind) : NULL;
+
+	if (services_init(g_opts.services_file, err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
+	if (g_opts.scope == SCOPE_LIST)
+		for (char **s = g_opts.scope_list; *s; s++)
+			if (services_find_key(*s) < 0)
+				die(EXIT_USAGE, "-s: '%s' is not a service of the catalog (see panne-services(5))", *s);
+	if (pipeline_init(err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
+
+	/* Open every input before reading any, so a typo fails fast. */
+	struct cap_src *src[MAX_FILES];
+	for (size_t i = 0; i < nfiles; i++) {
+		src[i] = cap_open_file(files[i], (u16)i, bpf, err, sizeof err);
+		if (!src[i])
+			die(EXIT_USAGE, "%s", err);
+	}
+
+	const char *errors[MAX_FILES];
+	size_t nerrors = 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		if (cap_run(src[i], pipeline_packet, NULL) != 0) {
+			errors[nerrors++] = cap_error(src[i]);
+			warnx_("%s", cap_error(src[i]));
+		}
+		pipeline_file_end();
+	}
+	pipeline_finish();
+
+	size_t nv;
+	struct verdict *v = diagnose_run(&nv);
+	struct report_input in = {
+		.files = files, .nfiles = nfiles, .st = pipeline_stats(), .damaged = nerrors > 0,
+		.errors = errors, .nerrors = nerrors, .v = v, .nv = nv,
+	};
+	report_write(stdout, &in);
+
+	int failures = 0;
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].status == ST_DEGRADED || v[i].status == ST_FAILING)
+			failures = 1;
+	diagnose_free(v, nv);
+	for (size_t i = 0; i < nfiles; i++)
+		cap_close(src[i]);
+	pipeline_reset();
+	services_reset();
+	free(bpf);
+	if (g_opts.scope_list) {
+		for (char **s = g_opts.scope_list; *s; s++)
+			free(*s);
+		free(g_opts.scope_list);
+	}
+	if (nerrors)
+		return EXIT_DAMAGED;
+	return failures ? EXIT_FINDINGS : EXIT_CLEAN;
+}

@@ -1,0 +1,179 @@
+/* \summary: one packet through every stage: decode, flow, then the analyzer
+ * the flow belongs to. Owns the flow table and the run's counters. */
+#include <string.h>
+
+#include "panne/decode.h"
+#include "panne/dns.h"
+#include "panne/findings.h"
+#include "panne/flow.h"
+#include "panne/http.h"
+#include "panne/opts.h"
+#include "panne/pipeline.h"
+#include "panne/tcp.h"
+#include "panne/tls.h"
+#include "panne/util.h"
+
+#define EXPIRE_EVERY_US 1000000u /* housekeeping once per second of capture time */
+
+static struct flow_table *ft;
+static struct run_stats st;
+static u64 file_last_us; /* newest packet time of the current file */
+static u64 next_expire_us;
+
+/* Flow end: analyzers first (they may still name the flow), then tcp, which
+ * counts the connection under that name. */
+static void on_flow_end(void *user, struct flow *f, int why)
+{
+	(void)user;
+	(void)why;
+	switch (f->app) {
+	case APP_TLS:
+		tls_flow_end(f, file_last_us);
+		break;
+	case APP_HTTP:
+		http_flow_end(f, file_last_us);
+		break;
+	case APP_DNS:
+		dns_flow_end(f);
+		break;
+	default:
+		break;
+	}
+	f->app_state = NULL;
+	if (f->proto == IPPROTO_TCP_)
+		tcp_flow_end(f, file_last_us);
+}
+
+int pipeline_init(char *err, size_t errlen)
+{
+	memset(&st, 0, sizeof st);
+	findings_init();
+	dns_init();
+	tcp_init();
+	http_init();
+	if (tls_init(g_opts.ca_file, err, errlen) < 0)
+		return -1;
+	ft = flow_table_new(g_opts.flow_cap, g_opts.flow_idle_us, on_flow_end, NULL);
+	file_last_us = next_expire_us = 0;
+	return 0;
+}
+
+/* Picks the analyzer of a flow from its port or its first client bytes. */
+static void classify(struct flow *f, int dir, const struct packet *pk)
+{
+	if (f->sport == 53 || (f->picked_up && f->cport == 53)) {
+		f->app = APP_DNS;
+		return;
+	}
+	if (pk->proto == IPPROTO_TCP_ && dir == DIR_C2S) {
+		if (tls_detect(pk->pl, pk->pl_len))
+			f->app = APP_TLS;
+		else if (http_detect(pk->pl, pk->pl_len))
+			f->app = APP_HTTP;
+		else
+			f->app = APP_OTHER;
+	} else {
+		f->app = APP_OTHER; /* UDP, or a server that speaks first */
+	}
+	if (f->app == APP_OTHER)
+		f->app_done = 1;
+}
+
+void pipeline_packet(void *user, const struct cap_pkt *cp)
+{
+	struct packet pk;
+	struct flow *f;
+	int dir, rc;
+
+	(void)user;
+	st.packets++;
+	st.bytes += cp->len;
+	if (!st.first_us || cp->ts_us < st.first_us)
+		st.first_us = cp->ts_us;
+	if (cp->ts_us > st.last_us)
+		st.last_us = cp->ts_us;
+	if (cp->ts_us > file_last_us)
+		file_last_us = cp->ts_us;
+
+	rc = decode_packet(cp, &pk);
+	if (rc >= 0 && rc < DEC_NSTATUS)
+		st.dec[rc]++;
+	if (rc != DEC_OK)
+		return;
+
+	if (file_last_us >= next_expire_us) {
+		flow_expire(ft, file_last_us);
+		dns_expire(file_last_us);
+		next_expire_us = file_last_us + EXPIRE_EVERY_US;
+	}
+
+	if (pk.proto == IPPROTO_ICMP_ || pk.proto == IPPROTO_ICMPV6_) {
+		if (!pk.inner.valid)
+			return;
+		f = flow_find_inner(ft, &pk.inner, &dir);
+		if (!f)
+			return;
+		if (f->app == APP_DNS || f->sport == 53)
+			dns_icmp(f, &pk);
+		tcp_icmp(f, dir, &pk);
+		return;
+	}
+	if (!pk.l4_ok || (pk.proto != IPPROTO_TCP_ && pk.proto != IPPROTO_UDP_))
+		return;
+	f = flow_update(ft, &pk, &dir);
+	if (!f)
+		return;
+	if (pk.proto == IPPROTO_TCP_)
+		tcp_feed(f, dir, &pk);
+	if (f->app_done || pk.pl_len == 0)
+		return;
+	if (f->app == APP_NONE)
+		classify(f, dir, &pk);
+	switch (f->app) {
+	case APP_DNS:
+		dns_feed(f, dir, &pk);
+		break;
+	case APP_TLS:
+		tls_feed(f, dir, &pk);
+		break;
+	case APP_HTTP:
+		http_feed(f, dir, &pk);
+		break;
+	default:
+		break;
+	}
+}
+
+void pipeline_file_end(void)
+{
+	/* Frame numbers are per file, so state never crosses a file boundary. */
+	flow_flush(ft);
+	dns_finish(file_last_us);
+	tcp_finish(file_last_us);
+	file_last_us = next_expire_us = 0;
+}
+
+void pipeline_finish(void)
+{
+	st.flows = flow_total(ft);
+	st.flows_evicted = flow_evicted(ft);
+	st.findings_dropped = findings_dropped();
+}
+
+const struct run_stats *pipeline_stats(void)
+{
+	return &st;
+}
+
+void pipeline_reset(void)
+{
+	if (ft)
+		flow_table_free(ft);
+	ft = NULL;
+	dns_reset();
+	tcp_reset();
+	tls_reset();
+	http_reset();
+	findings_reset();
+	memset(&st, 0, sizeof st);
+}

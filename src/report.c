@@ -1,0 +1,202 @@
+/* \summary: the text report for people and the JSON lines of OUTPUT.md;
+ * reads findings, verdicts and run counters, analyses nothing. */
+#include <string.h>
+
+#include "panne/findings.h"
+#include "panne/opts.h"
+#include "panne/report.h"
+#include "panne/services.h"
+#include "panne/util.h"
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+static json_t *jtime(u64 us)
+{
+	char t[TIME_STRLEN];
+	return us ? json_string(time_fmt(us, t)) : json_null();
+}
+
+json_t *report_finding_json(const struct finding *f, const char **files)
+{
+	char a[ADDR_STRLEN];
+	json_t *o = json_object(), *ev = json_array();
+
+	json_object_set_new(o, "type", json_string("finding"));
+	json_object_set_new(o, "time", jtime(f->ts_us));
+	json_object_set_new(o, "file", json_string(files ? files[f->file] : "-"));
+	json_object_set_new(o, "frame", json_integer(f->frame));
+	for (u8 i = 0; i < f->n_ev; i++)
+		json_array_append_new(ev, json_integer(f->ev[i]));
+	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "service", jstr_or_null(f->group));
+	json_object_set_new(o, "name", jstr_or_null(f->name));
+	json_object_set_new(o, "category", json_string(category_name(f->cat)));
+	json_object_set_new(o, "kind", json_string(kind_name(f->kind)));
+	json_object_set_new(o, "client", f->cli.fam ? json_string(addr_fmt(&f->cli, a)) : json_null());
+	json_object_set_new(o, "client_port", f->cli.fam ? json_integer(f->cport) : json_null());
+	json_object_set_new(o, "server", f->srv.fam ? json_string(addr_fmt(&f->srv, a)) : json_null());
+	json_object_set_new(o, "server_port", f->srv.fam ? json_integer(f->sport) : json_null());
+	json_object_set_new(o, "proto", f->proto == 6 ? json_string("tcp")
+	                                : f->proto == 17 ? json_string("udp") : json_null());
+	json_object_set_new(o, "origin", json_string(origin_name(f->origin)));
+	json_object_set(o, "detail", f->detail ? f->detail : json_object());
+	return o;
+}
+
+static json_t *verdict_json(const struct verdict *v)
+{
+	json_t *o = json_object(), *counts = json_object(), *ev = json_array();
+
+	json_object_set_new(o, "type", json_string("verdict"));
+	json_object_set_new(o, "service", json_string(v->group));
+	json_object_set_new(o, "status", json_string(status_name(v->status)));
+	json_object_set_new(o, "attribution", json_string(attribution_name(v->attribution)));
+	json_object_set_new(o, "confidence", json_real((double)(int)(v->confidence * 100 + 0.5) / 100));
+	json_object_set(o, "reasons", v->reasons ? v->reasons : json_array());
+	for (int c = 0; c < CAT_N; c++)
+		json_object_set_new(counts, category_name(c),
+		                    json_pack("{s:i,s:i}", "seen", (json_int_t)v->seen[c], "failed",
+		                              (json_int_t)v->failed[c]));
+	json_object_set_new(o, "counts", counts);
+	json_object_set_new(o, "first_failure", jtime(v->first_failure));
+	json_object_set_new(o, "last_failure", jtime(v->last_failure));
+	for (u8 i = 0; i < v->n_ev; i++)
+		json_array_append_new(ev, json_integer(v->ev[i]));
+	json_object_set_new(o, "evidence", ev);
+	return o;
+}
+
+static json_t *summary_json(const struct report_input *in)
+{
+	json_t *o = json_object(), *files = json_array(), *errs = json_array();
+	const struct run_stats *st = in->st;
+
+	json_object_set_new(o, "type", json_string("summary"));
+	for (size_t i = 0; i < in->nfiles; i++)
+		json_array_append_new(files, json_string(in->files[i]));
+	json_object_set_new(o, "files", files);
+	json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+	json_object_set_new(o, "flows", json_integer((json_int_t)st->flows));
+	json_object_set_new(o, "start", jtime(st->first_us));
+	json_object_set_new(o, "end", jtime(st->last_us));
+	json_object_set_new(o, "dropped", json_integer((json_int_t)st->dropped));
+	json_object_set_new(o, "damaged", json_boolean(in->damaged));
+	for (size_t i = 0; i < in->nerrors; i++)
+		json_array_append_new(errs, json_string(in->errors[i]));
+	json_object_set_new(o, "errors", errs);
+	/* Additions to the contract (OUTPUT.md allows new fields). */
+	json_object_set_new(o, "flows_evicted", json_integer((json_int_t)st->flows_evicted));
+	json_object_set_new(o, "findings_dropped", json_integer((json_int_t)st->findings_dropped));
+	json_object_set_new(o, "undecoded", json_pack("{s:I,s:I,s:I}", "truncated", (json_int_t)st->dec[1],
+	                                              "invalid", (json_int_t)st->dec[2],
+	                                              "not_ip", (json_int_t)st->dec[3]));
+	return o;
+}
+
+static void put_json(FILE *out, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+	fputs(s, out);
+	fputc('\n', out);
+	free(s);
+	json_decref(o);
+}
+
+static void write_json(FILE *out, const struct report_input *in)
+{
+	for (size_t i = 0; i < findings_count(); i++) {
+		const struct finding *f = findings_get(i);
+		if (services_in_scope(f->group))
+			put_json(out, report_finding_json(f, in->files));
+	}
+	for (size_t i = 0; i < in->nv; i++)
+		put_json(out, verdict_json(&in->v[i]));
+	put_json(out, summary_json(in));
+}
+
+/* ---- text ---- */
+
+/* One line per finding kind of a group: "  http_5xx x3  frames 12 40 77". */
+static void text_findings(FILE *out, const char *group, const char **files)
+{
+	for (int k = 0; k < K_N; k++) {
+		size_t n = 0, shown = 0;
+		const struct finding *first = NULL;
+		for (size_t i = 0; i < findings_count(); i++) {
+			const struct finding *f = findings_get(i);
+			if (f->kind != k || strcmp(f->group, group) != 0)
+				continue;
+			if (!n++)
+				first = f;
+		}
+		if (!n)
+			continue;
+		fprintf(out, "    %-17s %-5s x%-4zu frames", kind_name(k), category_name(first->cat), n);
+		for (size_t i = 0; i < findings_count() && shown < 12; i++) {
+			const struct finding *f = findings_get(i);
+			if (f->kind == k && strcmp(f->group, group) == 0) {
+				fprintf(out, " %u", f->frame);
+				shown++;
+			}
+		}
+		if (n > shown)
+			fprintf(out, " ...");
+		fputc('\n', out);
+		/* One example with its facts, so the line can be checked by hand. */
+		char a[ADDR_STRLEN], b[ADDR_STRLEN];
+		char *d = json_dumps(first->detail, JSON_COMPACT | JSON_ENSURE_ASCII);
+		fprintf(out, "      e.g. %s frame %u: %s%s%s -> %s:%u, origin %s, %s\n",
+		        files ? files[first->file] : "-", first->frame, first->name[0] ? first->name : "",
+		        first->name[0] ? " " : "", addr_fmt(&first->cli, a), addr_fmt(&first->srv, b),
+		        first->sport, origin_name(first->origin), d ? d : "{}");
+		free(d);
+	}
+}
+
+static void write_text(FILE *out, const struct report_input *in)
+{
+	const struct run_stats *st = in->st;
+	char t1[TIME_STRLEN], t2[TIME_STRLEN];
+
+	fprintf(out, "panne: %zu file%s, %llu packets, %llu flows, %s .. %s\n", in->nfiles,
+	        in->nfiles == 1 ? "" : "s", (unsigned long long)st->packets,
+	        (unsigned long long)st->flows, st->first_us ? time_fmt(st->first_us, t1) : "-",
+	        st->last_us ? time_fmt(st->last_us, t2) : "-");
+	if (!in->nv)
+		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
+	for (size_t i = 0; i < in->nv; i++) {
+		const struct verdict *v = &in->v[i];
+		fprintf(out, "\n%s: %s", v->group, status_name(v->status));
+		if (v->status != ST_HEALTHY && v->status != ST_UNSEEN)
+			fprintf(out, ", %s (confidence %.2f)", attribution_name(v->attribution), v->confidence);
+		fputc('\n', out);
+		fprintf(out, "    exchanges (failed/seen):");
+		for (int c = 0; c < CAT_N; c++)
+			fprintf(out, " %s %u/%u", category_name(c), v->failed[c], v->seen[c]);
+		fputc('\n', out);
+		text_findings(out, v->group, in->files);
+		size_t nr = v->reasons ? json_array_size(v->reasons) : 0;
+		for (size_t r = 0; r < nr; r++)
+			fprintf(out, "  - %s\n", json_string_value(json_array_get(v->reasons, r)));
+	}
+	if (in->damaged)
+		for (size_t i = 0; i < in->nerrors; i++)
+			fprintf(out, "\nDAMAGED INPUT: %s\n", in->errors[i]);
+	if (st->flows_evicted || st->findings_dropped)
+		fprintf(out, "\nNote: %llu flows evicted under the flow cap, %llu findings beyond the cap not kept.\n",
+		        (unsigned long long)st->flows_evicted, (unsigned long long)st->findings_dropped);
+	fprintf(out, "\nOpen a frame in Wireshark: wireshark -r FILE -Y 'frame.number == N'\n");
+}
+
+void report_write(FILE *out, const struct report_input *in)
+{
+	if (g_opts.format == OUT_JSON)
+		write_json(out, in);
+	else
+		write_text(out, in);
+	fflush(out);
+}
