@@ -9,6 +9,7 @@
 #include "panne/diagnose.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
+#include "panne/privs.h"
 #include "panne/report.h"
 #include "panne/services.h"
 #include "panne/util.h"
@@ -33,6 +34,8 @@ static void usage(FILE *out)
 	        "  --flows N          flow table capacity (default %u)\n"
 	        "  --dns-txns N       open DNS transactions kept (default %u)\n"
 	        "  --findings N       findings kept for the report (default %u)\n"
+	        "  -Z USER            as root, run as USER once the inputs are open\n"
+	        "                     (default: panne, else nobody; root keeps root)\n"
 	        "  -v                 more detail on standard error\n"
 	        "  -h, --help         this help\n"
 	        "  -V, --version      print the version\n"
@@ -105,12 +108,15 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *files[MAX_FILES];
+	const char *user = NULL;
 	size_t nfiles = 0;
 	char err[512];
 	int c;
 
 	opts_defaults(&g_opts);
-	while ((c = getopt_long(argc, argv, "r:T:s:AS:vhV", lopts, NULL)) != -1) {
+	if (privs_check_setuid(err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
+	while ((c = getopt_long(argc, argv, "r:T:s:AS:Z:vhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (nfiles == MAX_FILES)
@@ -156,6 +162,9 @@ int main(int argc, char **argv)
 		case OPT_FINDINGS:
 			g_opts.findings_cap = (u32)num_arg("--findings", optarg, 1u << 26);
 			break;
+		case 'Z':
+			user = optarg;
+			break;
 		case 'v':
 			g_opts.verbose++;
 			break;
@@ -193,6 +202,9 @@ int main(int argc, char **argv)
 		if (!src[i])
 			die(EXIT_USAGE, "%s", err);
 	}
+	/* Inputs, catalog and CA store are open: nothing more needs root. */
+	if (privs_drop(user, err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
 
 	const char *errors[MAX_FILES];
 	size_t nerrors = 0;

@@ -123,8 +123,12 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	f = flow_update(ft, &pk, &dir);
 	if (!f)
 		return;
-	if (pk.proto == IPPROTO_TCP_)
+	if (pk.proto == IPPROTO_TCP_) {
+		st.tcp_syn += (pk.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
+		st.tcp_synack += (pk.tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK);
+		st.tcp_rst += (pk.tcp_flags & TH_RST) != 0;
 		tcp_feed(f, dir, &pk);
+	}
 	if (f->app_done || pk.pl_len == 0)
 		return;
 	if (f->app == APP_NONE)

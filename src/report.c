@@ -2,6 +2,7 @@
  * reads findings, verdicts and run counters, analyses nothing. */
 #include <string.h>
 
+#include "panne/dns.h"
 #include "panne/findings.h"
 #include "panne/opts.h"
 #include "panne/report.h"
@@ -94,6 +95,14 @@ static json_t *summary_json(const struct report_input *in)
 	json_object_set_new(o, "undecoded", json_pack("{s:I,s:I,s:I}", "truncated", (json_int_t)st->dec[1],
 	                                              "invalid", (json_int_t)st->dec[2],
 	                                              "not_ip", (json_int_t)st->dec[3]));
+	const struct dns_stats *ds = dns_stats();
+	json_object_set_new(o, "counters",
+	                    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I}}", "tcp", "syn",
+	                              (json_int_t)st->tcp_syn, "synack", (json_int_t)st->tcp_synack,
+	                              "rst", (json_int_t)st->tcp_rst, "dns", "queries",
+	                              (json_int_t)ds->queries, "responses", (json_int_t)ds->responses,
+	                              "unmatched", (json_int_t)ds->unmatched, "parse_errors",
+	                              (json_int_t)ds->parse_errors));
 	return o;
 }
 

@@ -21,7 +21,7 @@ void dns_finish(u64 now_us);
 int dns_icmp(struct flow *f, const struct packet *pk);
 void dns_reset(void);
 
-struct dns_stats { u64 queries, responses, unmatched, parse_errors; };
+struct dns_stats { u64 queries, responses, unmatched, parse_errors, duplicates, evicted; };
 const struct dns_stats *dns_stats(void);
 
 #endif

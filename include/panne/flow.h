@@ -19,6 +19,8 @@ enum tcp_state {
 	TCPS_RESET        /* a RST ended it */
 };
 
+#define FLOW_SYN_FRAMES 4
+
 enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER };
 
 struct flow_side {
@@ -56,7 +58,16 @@ struct flow {
 	u64 syn_us, synack_us; /* first SYN, first SYN-ACK; 0 if none */
 	u32 first_frame;
 	u32 syn_frame, synack_frame, ack_frame; /* 0 if none */
+	u32 syn_frames[FLOW_SYN_FRAMES]; /* the client's SYNs, retransmissions included */
 	u32 rst_count;
+	/* the first RST, kept for the tcp analyzer's decision at flow end */
+	u8 rst_ttl, rst_dir;
+	u8 rst_ipid_valid;
+	u16 rst_ipid;
+	u32 rst_frame, rst_seq;
+	u64 rst_us;
+	u32 post_rst_data; /* data segments from the reset's sender after it */
+	u8 icmp_seen;      /* an ICMP error quoted this flow */
 	struct flow_side side[2]; /* indexed by DIR_* */
 	u32 name_id;        /* services name: SNI, Host or DNS map; 0 unknown */
 	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */

@@ -14,6 +14,7 @@ struct run_stats {
 	u64 flows_evicted;
 	u64 findings_dropped;
 	u64 dropped;                 /* live: kernel drops */
+	u64 tcp_syn, tcp_synack, tcp_rst; /* packets, for comparison with tshark */
 };
 
 /* Initialises every analyzer from g_opts. 0, or -1 with err. */

@@ -34,7 +34,7 @@ int addr_eq(const struct addr *a, const struct addr *b);
 
 /* RFC 3339 UTC with microseconds: "2022-03-08T19:03:12.123456Z".
  * buf holds at least TIME_STRLEN bytes. Returns buf. */
-#define TIME_STRLEN 32
+#define TIME_STRLEN 64
 char *time_fmt(u64 ts_us, char *buf);
 
 /* Copies a wire string into out (size outsz, NUL-terminated), escaping every

@@ -1,0 +1,390 @@
+/* \summary: the flow table: fixed records, open addressing with linear
+ * probing and backward-shift deletion, an LRU list for eviction and idle
+ * expiry, hashes seeded at random. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "panne/flow.h"
+#include "panne/util.h"
+
+#define NIL UINT32_MAX
+#define CLOSED_GRACE_US 5000000u /* keep reset/closed flows this long: late packets still tell */
+
+struct flow_table {
+	struct flow *recs;   /* cap records */
+	u32 *slots;          /* record index + 1; 0 = empty */
+	u32 nslots;          /* power of two >= 2 * cap */
+	u32 cap, n;
+	u32 free_head;       /* free records, linked through lru_next */
+	u32 lru_head, lru_tail; /* head = most recently used */
+	u64 idle_us;
+	u64 seed;
+	u64 total, evicted;
+	flow_end_cb cb;
+	void *user;
+};
+
+static u64 mix64(u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static u64 addr_hash(const struct addr *a, u64 h)
+{
+	u64 w[2];
+	memcpy(w, a->b, 16);
+	h = mix64(h ^ w[0]);
+	return mix64(h ^ w[1] ^ a->fam);
+}
+
+/* Direction-independent hash: endpoints combined with a commutative step. */
+static u64 tuple_hash(const struct flow_table *ft, u8 proto, const struct addr *a, u16 pa,
+                      const struct addr *b, u16 pb)
+{
+	u64 ha = addr_hash(a, ft->seed ^ pa), hb = addr_hash(b, ft->seed ^ pb);
+	return mix64((ha + hb) ^ (ha * hb) ^ proto);
+}
+
+static int tuple_match(const struct flow *f, u8 proto, const struct addr *a, u16 pa,
+                       const struct addr *b, u16 pb, int *dir)
+{
+	if (f->proto != proto)
+		return 0;
+	if (f->cport == pa && f->sport == pb && addr_eq(&f->cli, a) && addr_eq(&f->srv, b)) {
+		*dir = DIR_C2S;
+		return 1;
+	}
+	if (f->cport == pb && f->sport == pa && addr_eq(&f->cli, b) && addr_eq(&f->srv, a)) {
+		*dir = DIR_S2C;
+		return 1;
+	}
+	return 0;
+}
+
+struct flow_table *flow_table_new(u32 cap, u64 idle_us, flow_end_cb cb, void *user)
+{
+	struct flow_table *ft = xcalloc(1, sizeof *ft);
+	if (cap < 16)
+		cap = 16;
+	ft->cap = cap;
+	ft->nslots = 32;
+	while (ft->nslots < cap * 2u)
+		ft->nslots <<= 1;
+	ft->recs = xcalloc(cap, sizeof *ft->recs);
+	ft->slots = xcalloc(ft->nslots, sizeof *ft->slots);
+	for (u32 i = 0; i < cap; i++)
+		ft->recs[i].lru_next = i + 1 < cap ? i + 1 : NIL;
+	ft->free_head = 0;
+	ft->lru_head = ft->lru_tail = NIL;
+	ft->idle_us = idle_us;
+	ft->cb = cb;
+	ft->user = user;
+	/* Seeded so that an attacker cannot aim packets at one probe chain. */
+	if (getrandom(&ft->seed, sizeof ft->seed, 0) != sizeof ft->seed)
+		ft->seed = 0x9e3779b97f4a7c15ull ^ (u64)(uintptr_t)ft;
+	return ft;
+}
+
+static void lru_unlink(struct flow_table *ft, u32 i)
+{
+	struct flow *f = &ft->recs[i];
+	if (f->lru_prev != NIL)
+		ft->recs[f->lru_prev].lru_next = f->lru_next;
+	else
+		ft->lru_head = f->lru_next;
+	if (f->lru_next != NIL)
+		ft->recs[f->lru_next].lru_prev = f->lru_prev;
+	else
+		ft->lru_tail = f->lru_prev;
+}
+
+static void lru_push_head(struct flow_table *ft, u32 i)
+{
+	struct flow *f = &ft->recs[i];
+	f->lru_prev = NIL;
+	f->lru_next = ft->lru_head;
+	if (ft->lru_head != NIL)
+		ft->recs[ft->lru_head].lru_prev = i;
+	ft->lru_head = i;
+	if (ft->lru_tail == NIL)
+		ft->lru_tail = i;
+}
+
+static u32 slot_of(const struct flow_table *ft, u32 rec)
+{
+	const struct flow *f = &ft->recs[rec];
+	u32 mask = ft->nslots - 1;
+	u32 s = (u32)tuple_hash(ft, f->proto, &f->cli, f->cport, &f->srv, f->sport) & mask;
+	while (ft->slots[s] != rec + 1)
+		s = (s + 1) & mask;
+	return s;
+}
+
+/* Removes record i from the index (backward-shift), the LRU, and calls the
+ * end callback; the record returns to the free list. */
+static void flow_end(struct flow_table *ft, u32 i, int why)
+{
+	struct flow *f = &ft->recs[i];
+	u32 mask = ft->nslots - 1, s = slot_of(ft, i), j = s;
+
+	if (ft->cb)
+		ft->cb(ft->user, f, why);
+	ft->slots[s] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!ft->slots[j])
+			break;
+		struct flow *g = &ft->recs[ft->slots[j] - 1];
+		u32 home = (u32)tuple_hash(ft, g->proto, &g->cli, g->cport, &g->srv, g->sport) & mask;
+		/* Move g back into the hole unless its home lies cyclically in (s, j]. */
+		if ((j > s && (home <= s || home > j)) || (j < s && (home <= s && home > j))) {
+			ft->slots[s] = ft->slots[j];
+			ft->slots[j] = 0;
+			s = j;
+		}
+	}
+	lru_unlink(ft, i);
+	memset(f, 0, sizeof *f);
+	f->lru_next = ft->free_head;
+	ft->free_head = i;
+	ft->n--;
+}
+
+static int well_known(u16 p)
+{
+	return p < 1024 || p == 8080 || p == 8443 || p == 3128 || p == 5353 || p == 1935;
+}
+
+/* Which endpoint of a packet is the client when no SYN says so. */
+static int src_is_client(const struct packet *pk)
+{
+	if (pk->proto == IPPROTO_TCP_) {
+		if ((pk->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN)
+			return 1;
+		if ((pk->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+			return 0;
+	}
+	if (well_known(pk->dport) && !well_known(pk->sport))
+		return 1;
+	if (well_known(pk->sport) && !well_known(pk->dport))
+		return 0;
+	if (well_known(pk->sport) && well_known(pk->dport))
+		return pk->dport <= pk->sport;
+	return 1; /* first sender */
+}
+
+static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64 h, int *dir)
+{
+	u32 i, s, mask = ft->nslots - 1;
+	struct flow *f;
+
+	if (ft->n == ft->cap) {
+		ft->evicted++;
+		flow_end(ft, ft->lru_tail, FLOW_END_EVICT);
+	}
+	i = ft->free_head;
+	f = &ft->recs[i];
+	ft->free_head = f->lru_next;
+	memset(f, 0, sizeof *f);
+	if (src_is_client(pk)) {
+		f->cli = pk->src, f->srv = pk->dst, f->cport = pk->sport, f->sport = pk->dport;
+		*dir = DIR_C2S;
+	} else {
+		f->cli = pk->dst, f->srv = pk->src, f->cport = pk->dport, f->sport = pk->sport;
+		*dir = DIR_S2C;
+	}
+	f->proto = pk->proto;
+	f->in_use = 1;
+	f->file = pk->file;
+	f->first_us = pk->ts_us;
+	f->first_frame = pk->frame;
+	if (pk->proto == IPPROTO_TCP_ && !(pk->tcp_flags & TH_SYN))
+		f->picked_up = 1;
+	s = (u32)h & mask;
+	while (ft->slots[s])
+		s = (s + 1) & mask;
+	ft->slots[s] = i + 1;
+	lru_push_head(ft, i);
+	ft->n++;
+	ft->total++;
+	return f;
+}
+
+/* Sequence comparison modulo 2^32 (RFC 793 section 3.3). */
+static int seq_gt(u32 a, u32 b) { return (i32)(a - b) > 0; }
+
+static void side_update(struct flow *f, int dir, const struct packet *pk)
+{
+	struct flow_side *sd = &f->side[dir];
+	if (!sd->pkts) {
+		sd->ttl_first = sd->ttl_min = sd->ttl_max = pk->ttl;
+		if (pk->ipid_valid) {
+			sd->ipid_valid = 1;
+			sd->ipid_first = pk->ipid;
+		}
+	}
+	sd->pkts++;
+	sd->bytes += pk->pl_wire;
+	sd->ttl_min = MIN(sd->ttl_min, pk->ttl);
+	sd->ttl_max = MAX(sd->ttl_max, pk->ttl);
+	sd->ipid_last = pk->ipid;
+	sd->last_us = pk->ts_us;
+	sd->last_frame = pk->frame;
+	if (pk->proto != IPPROTO_TCP_)
+		return;
+	u32 end = pk->seq + pk->pl_wire + ((pk->tcp_flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+	if (pk->tcp_flags & TH_SYN) {
+		sd->isn = pk->seq;
+		sd->seq_valid = 1;
+		sd->seq_next = end;
+	} else if (!sd->seq_valid) {
+		sd->seq_valid = 1;
+		sd->isn = pk->seq;
+		sd->seq_next = end;
+	} else if (seq_gt(end, sd->seq_next)) {
+		sd->seq_next = end;
+	}
+	if (pk->tcp_flags & TH_ACK)
+		sd->ack_last = pk->ack;
+	sd->win_last = pk->win;
+	if (pk->tcp_flags & TH_FIN)
+		sd->fin_frame = pk->frame;
+	if ((pk->tcp_flags & TH_RST) && !sd->rst_frame)
+		sd->rst_frame = pk->frame;
+}
+
+static void tcp_state_update(struct flow *f, int dir, const struct packet *pk)
+{
+	u8 fl = pk->tcp_flags;
+	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN && dir == DIR_C2S) {
+		if (!f->syn_us) {
+			f->syn_us = pk->ts_us;
+			f->syn_frame = pk->frame;
+		}
+		if (f->syn_count < 255)
+			f->syn_count++;
+		if (f->syn_count <= FLOW_SYN_FRAMES)
+			f->syn_frames[f->syn_count - 1] = pk->frame;
+		if (f->tcp_state == TCPS_NONE)
+			f->tcp_state = TCPS_SYN;
+	} else if ((fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && dir == DIR_S2C) {
+		if (!f->synack_us) {
+			f->synack_us = pk->ts_us;
+			f->synack_frame = pk->frame;
+		}
+		if (f->tcp_state < TCPS_SYNACK)
+			f->tcp_state = TCPS_SYNACK;
+	}
+	if (fl & TH_RST) {
+		f->rst_count++;
+		f->tcp_state = TCPS_RESET;
+		return;
+	}
+	if (f->tcp_state == TCPS_SYNACK && dir == DIR_C2S && (fl & TH_ACK) && !(fl & TH_SYN)) {
+		f->tcp_state = TCPS_ESTABLISHED;
+		f->ack_frame = pk->frame;
+	}
+	if (f->tcp_state == TCPS_NONE && pk->pl_len)
+		f->tcp_state = TCPS_ESTABLISHED; /* picked up mid-stream */
+	if ((fl & TH_FIN) && f->tcp_state != TCPS_RESET)
+		f->tcp_state = TCPS_FIN;
+}
+
+struct flow *flow_update(struct flow_table *ft, const struct packet *pk, int *dir)
+{
+	u32 mask = ft->nslots - 1, s;
+	struct flow *f = NULL;
+	u64 h;
+
+	if (pk->proto != IPPROTO_TCP_ && pk->proto != IPPROTO_UDP_)
+		return NULL;
+	h = tuple_hash(ft, pk->proto, &pk->src, pk->sport, &pk->dst, pk->dport);
+	for (s = (u32)h & mask; ft->slots[s]; s = (s + 1) & mask) {
+		struct flow *g = &ft->recs[ft->slots[s] - 1];
+		if (tuple_match(g, pk->proto, &pk->src, pk->sport, &pk->dst, pk->dport, dir)) {
+			f = g;
+			break;
+		}
+	}
+	/* A fresh SYN on the tuple of a finished connection starts a new one. */
+	if (f && pk->proto == IPPROTO_TCP_ && (pk->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+	    (f->tcp_state == TCPS_RESET || f->tcp_state == TCPS_FIN ||
+	     (f->side[DIR_C2S].seq_valid && f->syn_count && f->side[DIR_C2S].isn != pk->seq &&
+	      f->tcp_state >= TCPS_ESTABLISHED))) {
+		flow_end(ft, (u32)(f - ft->recs), FLOW_END_CLOSED);
+		f = NULL;
+	}
+	if (!f)
+		f = flow_new(ft, pk, h, dir);
+	else {
+		u32 i = (u32)(f - ft->recs);
+		if (ft->lru_head != i) {
+			lru_unlink(ft, i);
+			lru_push_head(ft, i);
+		}
+	}
+	f->last_us = pk->ts_us;
+	side_update(f, *dir, pk);
+	if (pk->proto == IPPROTO_TCP_)
+		tcp_state_update(f, *dir, pk);
+	return f;
+}
+
+struct flow *flow_find_inner(struct flow_table *ft, const struct pkt_inner *in, int *dir)
+{
+	u32 mask = ft->nslots - 1, s;
+	u64 h;
+	if (!in->valid || (in->proto != IPPROTO_TCP_ && in->proto != IPPROTO_UDP_))
+		return NULL;
+	h = tuple_hash(ft, in->proto, &in->src, in->sport, &in->dst, in->dport);
+	for (s = (u32)h & mask; ft->slots[s]; s = (s + 1) & mask) {
+		struct flow *g = &ft->recs[ft->slots[s] - 1];
+		if (tuple_match(g, in->proto, &in->src, in->sport, &in->dst, in->dport, dir))
+			return g;
+	}
+	return NULL;
+}
+
+void flow_expire(struct flow_table *ft, u64 now_us)
+{
+	u32 i = ft->lru_tail;
+	while (i != NIL) {
+		struct flow *f = &ft->recs[i];
+		u32 prev = f->lru_prev;
+		if (f->last_us + CLOSED_GRACE_US > now_us)
+			break; /* LRU order is last_us order: the rest are newer */
+		if (f->last_us + ft->idle_us <= now_us)
+			flow_end(ft, i, FLOW_END_IDLE);
+		else if (f->tcp_state == TCPS_RESET ||
+		         (f->tcp_state == TCPS_FIN && f->side[0].fin_frame && f->side[1].fin_frame) ||
+		         (f->proto == IPPROTO_UDP_ && f->side[DIR_S2C].pkts))
+			flow_end(ft, i, FLOW_END_CLOSED);
+		i = prev;
+	}
+}
+
+void flow_flush(struct flow_table *ft)
+{
+	while (ft->lru_tail != NIL)
+		flow_end(ft, ft->lru_tail, FLOW_END_FLUSH);
+}
+
+void flow_table_free(struct flow_table *ft)
+{
+	if (!ft)
+		return;
+	flow_flush(ft);
+	free(ft->recs);
+	free(ft->slots);
+	free(ft);
+}
+
+u32 flow_count(const struct flow_table *ft) { return ft->n; }
+u64 flow_total(const struct flow_table *ft) { return ft->total; }
+u64 flow_evicted(const struct flow_table *ft) { return ft->evicted; }

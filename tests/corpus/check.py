@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""check.py PANNE CORPUS_DIR: runs `panne -A -T json` over every capture of
+the public corpus and compares panne's figures with tshark's (EXPECTED.tsv).
+
+Each comparison is exact unless a known, explained difference is listed in
+EXPLAINED below: a difference not listed there fails the test, and an
+explanation that no longer matches a difference fails it too (so the list
+stays true). Skips cleanly (exit 0, message) when the corpus is absent."""
+import collections
+import json
+import os
+import subprocess
+import sys
+
+# (file, figure) -> (panne's value, why it differs from tshark's).
+EXPLAINED = {
+}
+
+
+def kv(s):
+    """'0:6,2:3' -> {'0': 6, '2': 3}; '-' -> {}."""
+    if s in ("-", ""):
+        return {}
+    out = {}
+    for part in s.split(","):
+        k, _, v = part.rpartition(":")
+        out[k] = int(v)
+    return out
+
+
+def panne_figures(panne, path):
+    p = subprocess.run([panne, "-A", "-T", "json", "-r", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    if p.returncode not in (0, 1, 3):
+        raise RuntimeError("exit %d: %s" % (p.returncode, p.stderr.decode(errors="replace")))
+    kinds = collections.Counter()
+    fatal_alerts = collections.Counter()
+    summary = None
+    for line in p.stdout.decode().splitlines():
+        o = json.loads(line)  # every line must be JSON
+        if o["type"] == "finding":
+            kinds[(o["category"], o["kind"])] += 1
+            if o["kind"] == "tls_alert" and o["detail"].get("level") == 2:
+                fatal_alerts[o["detail"].get("description")] += 1
+        elif o["type"] == "summary":
+            summary = o
+    if summary is None:
+        raise RuntimeError("no summary line")
+    c = summary.get("counters", {})
+    fig = {
+        "frames": summary["packets"],
+        "read_status": "ok" if not summary["damaged"] else "damaged",
+        "tcp_syn": c.get("tcp", {}).get("syn"),
+        "tcp_synack": c.get("tcp", {}).get("synack"),
+        "tcp_rst": c.get("tcp", {}).get("rst"),
+        "dns_queries": c.get("dns", {}).get("queries"),
+        "dns_responses": c.get("dns", {}).get("responses"),
+        "dns_servfail_txn": kinds[("dns", "servfail")],
+        "dns_nxdomain_txn": kinds[("dns", "nxdomain")],
+        "dns_refused_txn": kinds[("dns", "refused")],
+        "dns_timeout": kinds[("dns", "dns_timeout")],
+        "tcp_refused_streams": kinds[("tcp", "refused")],
+        "tcp_syn_timeouts": kinds[("tcp", "syn_timeout")],
+        "tls_fatal_alerts": sum(fatal_alerts.values()),
+        "http_5xx": kinds[("http", "http_5xx")],
+        "cert_expired": kinds[("tls", "cert_expired")],
+    }
+    return fig, p.returncode
+
+
+def expected_figures(row):
+    rc = kv(row["dns_rcodes"])
+    dup = int(row["dns_dup_responses"])
+    status = row["read_status"]
+    return {
+        "frames": int(row["frames"]),
+        "read_status": "ok" if status == "ok" else "damaged",
+        "tcp_syn": int(row["tcp_syn"]),
+        "tcp_synack": int(row["tcp_synack"]),
+        "tcp_rst": int(row["tcp_rst"]),
+        "dns_queries": int(row["dns_queries"]),
+        "dns_responses": int(row["dns_responses"]),
+        # One finding per transaction; tshark counts every response, and
+        # dns_dup_responses are retransmitted answers of the same transaction.
+        "dns_servfail_txn": int(row["dns_servfail"]) - (dup if int(row["dns_servfail"]) >= dup else 0),
+        "dns_nxdomain_txn": int(row["dns_nxdomain"]),
+        "dns_refused_txn": int(row["dns_refused"]),
+        "dns_timeout": int(row["dns_unanswered_txn"]),
+        "tcp_refused_streams": int(row["tcp_refused_streams"]),
+        "tcp_syn_timeouts": int(row["tcp_unanswered_streams"]),
+        "tls_fatal_alerts": int(row["tls_fatal_alerts"]),
+        "http_5xx": int(row["http_5xx"]),
+        "cert_expired": int(row["x509_leaf_expired"]),
+    }
+
+
+def main():
+    panne, corpus = sys.argv[1], sys.argv[2]
+    tsv = os.path.join(corpus, "EXPECTED.tsv")
+    if not os.path.isfile(tsv):
+        print("corpus: %s not found, skipped" % tsv)
+        return 0
+    with open(tsv) as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        rows = [dict(zip(header, l.rstrip("\n").split("\t"))) for l in fh if l.strip()]
+    bad = 0
+    used = set()
+    compared = 0
+    for row in rows:
+        path = os.path.join(corpus, row["file"])
+        try:
+            got, _ = panne_figures(panne, path)
+        except Exception as e:  # a crash or bad JSON is a failure, never skipped
+            print("FAIL %s: %s" % (row["file"], e))
+            bad += 1
+            continue
+        want = expected_figures(row)
+        for k, w in want.items():
+            compared += 1
+            g = got.get(k)
+            key = (row["file"], k)
+            if g == w:
+                if key in EXPLAINED:
+                    print("STALE %s %s: explained difference no longer occurs (now %s)" % (row["file"], k, g))
+                    bad += 1
+                continue
+            if key in EXPLAINED and EXPLAINED[key][0] == g:
+                used.add(key)
+                print("known %s %s: panne %s, tshark %s: %s" % (row["file"], k, g, w, EXPLAINED[key][1]))
+                continue
+            print("FAIL %s %s: panne %s, tshark %s" % (row["file"], k, g, w))
+            bad += 1
+    print("corpus: %d files, %d figures compared, %d explained differences, %d failures"
+          % (len(rows), compared, len(used), bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
