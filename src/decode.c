@@ -17,6 +17,7 @@
 #define LT_IPV4 228
 #define LT_IPV6 229
 #define LT_LINUX_SLL2 276
+#define LT_NFLOG 239
 
 #define ET_IPV4 0x0800
 #define ET_IPV6 0x86dd
@@ -29,7 +30,7 @@ int decode_linktype_supported(int lt)
 	switch (lt) {
 	case LT_NULL: case LT_EN10MB: case LT_RAW_BSD: case LT_RAW_BSD2: case LT_RAW:
 	case LT_C_HDLC: case LT_LOOP: case LT_LINUX_SLL: case LT_IPV4: case LT_IPV6:
-	case LT_LINUX_SLL2:
+	case LT_LINUX_SLL2: case LT_NFLOG:
 		return 1;
 	default:
 		return 0;
@@ -360,6 +361,27 @@ int decode_packet(const struct cap_pkt *cp, struct packet *pk)
 		if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
 			return decode_ipv6(&c, pk);
 		return bad(pk, DEC_UNSUPP, "null.family");
+	case LT_NFLOG: {
+		/* family(1) version(1) resource id(2), then TLVs whose length and
+		 * type are in the writer's (little-endian) order, padded to 4. */
+		u8 family;
+		if (cur_u8(&c, &family) < 0 || cur_skip(&c, 3) < 0)
+			return bad(pk, DEC_TRUNC, "nflog.hdr");
+		while (cur_left(&c) >= 4) {
+			u16 tlen, ttype;
+			cur_le16(&c, &tlen);
+			cur_le16(&c, &ttype);
+			if (tlen < 4)
+				return bad(pk, DEC_BAD, "nflog.tlv_len");
+			struct cur v;
+			if (cur_sub(&c, tlen - 4u, &v) < 0)
+				return bad(pk, DEC_TRUNC, "nflog.tlv");
+			cur_skip(&c, MIN((size_t)((4 - (tlen & 3)) & 3), cur_left(&c)));
+			if ((ttype & 0x7fff) == 9) /* NFULA_PAYLOAD */
+				return family == 10 ? decode_ipv6(&v, pk) : decode_ipv4(&v, pk);
+		}
+		return bad(pk, DEC_UNSUPP, "nflog.payload");
+	}
 	case LT_C_HDLC:
 		if (cur_skip(&c, 2) < 0 || cur_be16(&c, &et) < 0)
 			return bad(pk, DEC_TRUNC, "chdlc.hdr");

@@ -35,7 +35,8 @@ struct txn {
 	u16 file;
 	u8 nqf, retries;
 	u32 qframes[QFR_MAX];
-	u64 q_us;
+	u64 q_us;          /* first query */
+	u64 last_q_us;     /* last retransmission: the timeout runs from it */
 	struct answer first;
 	char qname[NAME_MAX_LEN + 1];
 	u32 prev, next;    /* age list: head = newest */
@@ -199,9 +200,9 @@ static void txn_end(u32 i, u64 now_us)
 	struct txn *t = &tx[i];
 	int failed = 0;
 	if (!t->answered && !t->icmp) {
-		if (now_us >= t->q_us + g_opts.dns_timeout_us) {
+		if (now_us >= t->last_q_us + g_opts.dns_timeout_us) {
 			struct finding fd;
-			finding_from_txn(&fd, K_DNS_TIMEOUT, t, t->q_us + g_opts.dns_timeout_us, t->qframes[0]);
+			finding_from_txn(&fd, K_DNS_TIMEOUT, t, t->last_q_us + g_opts.dns_timeout_us, t->qframes[0]);
 			json_object_set_new(fd.detail, "retries", json_integer(t->retries));
 			findings_emit(&fd);
 			failed = 1;
@@ -236,7 +237,7 @@ static u32 txn_new(const struct flow *f, u16 id, const struct packet *pk)
 	t->proto = f->proto;
 	t->id = id;
 	t->file = pk->file;
-	t->q_us = pk->ts_us;
+	t->q_us = t->last_q_us = pk->ts_us;
 	u32 s = (u32)txn_hash(t) & mask;
 	while (slots[s])
 		s = (s + 1) & mask;
@@ -447,6 +448,15 @@ static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 			t->retries++;
 		if (t->nqf < QFR_MAX)
 			t->qframes[t->nqf++] = pk->frame;
+		t->last_q_us = pk->ts_us;
+		list_unlink(i); /* back to the newest end: expiry walks from the oldest */
+		t->prev = NIL;
+		t->next = head;
+		if (head != NIL)
+			tx[head].prev = i;
+		head = i;
+		if (tail == NIL)
+			tail = i;
 		return;
 	}
 	if (i != NIL)
@@ -500,14 +510,11 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 	t->answered = 1;
 	t->first = a;
 	if (m->rcode) {
-		static const int kind_of[16] = { [2] = K_SERVFAIL, [3] = K_NXDOMAIN, [5] = K_DNS_REFUSED };
-		int k = m->rcode < 16 && kind_of[m->rcode] ? kind_of[m->rcode] : K_DNS_ERROR;
+		int k = m->rcode == 2 ? K_SERVFAIL : m->rcode == 3 ? K_NXDOMAIN
+		        : m->rcode == 5 ? K_DNS_REFUSED : K_DNS_ERROR;
 		struct finding fd;
-		finding_from_txn(&fd, k, t, pk->ts_us, pk->frame);
 		/* The response is the evidence; the queries follow it. */
-		memmove(fd.ev + 1, fd.ev, sizeof fd.ev[0] * (FIND_EV_MAX - 1));
-		fd.ev[0] = pk->frame;
-		fd.n_ev = (u8)MIN(fd.n_ev + 1, FIND_EV_MAX);
+		finding_from_txn(&fd, k, t, pk->ts_us, pk->frame);
 		json_object_set_new(fd.detail, "rcode", json_integer(m->rcode));
 		json_object_set_new(fd.detail, "rcode_name", json_string(rcode_name(m->rcode)));
 		if (m->opcode)
@@ -520,9 +527,6 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 		if (bogus) {
 			struct finding fd;
 			finding_from_txn(&fd, K_DNS_BOGUS_ANSWER, t, pk->ts_us, pk->frame);
-			memmove(fd.ev + 1, fd.ev, sizeof fd.ev[0] * (FIND_EV_MAX - 1));
-			fd.ev[0] = pk->frame;
-			fd.n_ev = (u8)MIN(fd.n_ev + 1, FIND_EV_MAX);
 			json_object_set_new(fd.detail, "answers", addrs_json(&a));
 			json_object_set_new(fd.detail, "ttl", json_integer(a.ttl));
 			findings_emit(&fd);
@@ -631,7 +635,7 @@ void dns_expire(u64 now_us)
 	/* Oldest first; answered ones linger one timeout to catch a second answer. */
 	while (tail != NIL) {
 		struct txn *t = &tx[tail];
-		u64 since = t->answered ? t->first.ts_us : t->q_us;
+		u64 since = t->answered ? t->first.ts_us : t->last_q_us;
 		if (since + g_opts.dns_timeout_us > now_us)
 			break;
 		txn_end(tail, now_us);

@@ -314,9 +314,10 @@ struct flow *flow_update(struct flow_table *ft, const struct packet *pk, int *di
 	}
 	/* A fresh SYN on the tuple of a finished connection starts a new one. */
 	if (f && pk->proto == IPPROTO_TCP_ && (pk->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+	    /* the same ISN again is a retransmission of the same attempt */
+	    !(f->syn_count && f->side[DIR_C2S].isn == pk->seq && *dir == DIR_C2S) &&
 	    (f->tcp_state == TCPS_RESET || f->tcp_state == TCPS_FIN ||
-	     (f->side[DIR_C2S].seq_valid && f->syn_count && f->side[DIR_C2S].isn != pk->seq &&
-	      f->tcp_state >= TCPS_ESTABLISHED))) {
+	     f->tcp_state >= TCPS_ESTABLISHED)) {
 		flow_end(ft, (u32)(f - ft->recs), FLOW_END_CLOSED);
 		f = NULL;
 	}

@@ -111,7 +111,9 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 		if (!pk.inner.valid)
 			return;
 		f = flow_find_inner(ft, &pk.inner, &dir);
-		if (!f)
+		/* Only errors about what the client sent say the path failed it; one
+		 * quoting a server's packet is the client refusing a late answer. */
+		if (!f || dir != DIR_C2S)
 			return;
 		if (f->app == APP_DNS || f->sport == 53)
 			dns_icmp(f, &pk);

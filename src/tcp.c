@@ -148,25 +148,6 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 		f->rst_us = pk->ts_us;
 		f->rst_ipid = pk->ipid;
 		f->rst_ipid_valid = pk->ipid_valid;
-		/* Refused: the SYN was answered by a reset, before any SYN-ACK. */
-		if (dir == DIR_S2C && f->syn_count && !f->synack_us && !f->reported) {
-			struct finding fd;
-			const char *why;
-			struct server *s = server_get(&f->srv, f->sport);
-			u8 exp = s ? s->ttl : 0;
-			finding_init(&fd, K_TCP_REFUSED, f, pk->ts_us, pk->file, pk->frame);
-			for (u8 i = 0; i < f->syn_count && i < FLOW_SYN_FRAMES; i++)
-				finding_add_ev(&fd, f->syn_frames[i]);
-			finding_set_name(&fd, name_of(f));
-			fd.origin = (u8)origin_of(pk->ttl, exp, &why);
-			json_object_set_new(fd.detail, "ttl", json_integer(pk->ttl));
-			json_object_set_new(fd.detail, "expected_ttl", ttl_or_null(exp));
-			json_object_set_new(fd.detail, "hops", json_integer(hops(pk->ttl)));
-			json_object_set_new(fd.detail, "origin_reason", json_string(why));
-			json_object_set_new(fd.detail, "syn_retries", json_integer(f->syn_count - 1));
-			findings_emit(&fd);
-			f->reported = 1;
-		}
 		return;
 	}
 	/* Data from the reset's sender after its reset: the reset was not its own. */
@@ -313,10 +294,56 @@ static void note_half_open(const struct flow *f, u64 now_us)
 	}
 }
 
+/* The SYN was answered by a reset before any SYN-ACK: refused, unless the
+ * server's SYN-ACK came after all, which makes the reset someone else's. */
+static void emit_refused(struct flow *f, const char *name)
+{
+	struct finding fd;
+	const char *why;
+	struct server *s = server_get(&f->srv, f->sport);
+	u8 exp = s ? s->ttl : 0;
+	int late_synack = f->synack_us && f->synack_frame > f->rst_frame;
+	finding_init(&fd, late_synack ? K_RST_INJECTION : K_TCP_REFUSED, f, f->rst_us, f->file, f->rst_frame);
+	for (u8 i = 0; i < f->syn_count && i < FLOW_SYN_FRAMES; i++)
+		finding_add_ev(&fd, f->syn_frames[i]);
+	if (late_synack) {
+		finding_add_ev(&fd, f->synack_frame);
+	}
+	finding_set_name(&fd, name);
+	if (late_synack) {
+		fd.origin = O_ONPATH;
+		json_object_set_new(fd.detail, "reason", json_string("the server answered the SYN after the reset"));
+		json_object_set_new(fd.detail, "sender", json_string("server"));
+		json_object_set_new(fd.detail, "ttl", json_integer(f->rst_ttl));
+		json_object_set_new(fd.detail, "expected_ttl", json_null());
+	} else {
+		fd.origin = (u8)origin_of(f->rst_ttl, exp, &why);
+		json_object_set_new(fd.detail, "ttl", json_integer(f->rst_ttl));
+		json_object_set_new(fd.detail, "expected_ttl", ttl_or_null(exp));
+		json_object_set_new(fd.detail, "hops", json_integer(hops(f->rst_ttl)));
+		json_object_set_new(fd.detail, "origin_reason", json_string(why));
+		json_object_set_new(fd.detail, "syn_retries", json_integer(f->syn_count - 1));
+	}
+	findings_emit(&fd);
+	f->reported = 1;
+}
+
 void tcp_flow_end(struct flow *f, u64 now_us)
 {
 	const char *name = name_of(f);
 	int failed = 0;
+
+	if (f->rst_frame && f->rst_dir == DIR_S2C && f->syn_count &&
+	    (!f->synack_us || f->synack_frame > f->rst_frame) && !f->reported) {
+		emit_refused(f, name);
+		if (f->synack_us) {
+			struct server *s = server_get(&f->srv, f->sport);
+			if (s)
+				s->completed++;
+		}
+		findings_exchange(CAT_TCP, name, &f->srv, 1);
+		return;
+	}
 
 	if (f->syn_count && !f->synack_us && !f->rst_frame && !f->icmp_seen) {
 		note_half_open(f, now_us);
