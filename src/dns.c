@@ -492,6 +492,7 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 		/* A second answer: the same is a retransmission, a different one a race. */
 		if (same_answer(&t->first, &a) || t->reported_inj) {
 			stats.duplicates++;
+			json_decref(cnames);
 			return;
 		}
 		struct finding fd;

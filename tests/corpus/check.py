@@ -14,6 +14,33 @@ import sys
 
 # (file, figure) -> (panne's value, why it differs from tshark's).
 EXPLAINED = {
+    ("ndpi-bad-dns-traffic.pcap", "dns_timeout"): (61,
+        "frames 55, 56 and 58 were answered 6.7-7.6 s after the query, past panne's 5 s "
+        "--dns-timeout (a client's resolver has given up by then); tshark matches an answer "
+        "at any delay"),
+    ("ndpi-fuzz-2006-06-26-2594.pcap", "dns_queries"): (250,
+        "fuzzed file: 5 queries have mutated ports (e.g. frame 8, 2712 -> 49973) that tshark "
+        "still dissects as DNS by conversation; panne reads DNS on port 53 only"),
+    ("ndpi-fuzz-2006-06-26-2594.pcap", "dns_responses"): (47,
+        "fuzzed file: 2 responses on mutated ports (frames 29, 355), see dns_queries"),
+    ("ndpi-fuzz-2006-06-26-2594.pcap", "dns_timeout"): (149,
+        "fuzzed file: mutated ids and ports; panne also does not call a query unanswered when "
+        "the capture ends within the 5 s timeout, nor count a retransmission twice"),
+    ("zeek-dns-notify2.pcap", "dns_timeout"): (0,
+        "the capture ends less than 5 s (--dns-timeout) after the query: panne cannot know it "
+        "went unanswered and says nothing, tshark counts it"),
+    ("zeek-nmap-vsn.pcap", "tcp_syn_timeouts"): (0,
+        "the whole capture lasts 2.4 s, less than the 10 s --syn-timeout: the 8 SYNs had not "
+        "timed out when it ended"),
+    ("zeek-tcp-syn.pcap", "tcp_syn_timeouts"): (0,
+        "a single-packet capture: the SYN had no time to be answered"),
+    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "frames"): (0,
+        "libpcap refuses pcapng files whose interfaces have different snapshot lengths "
+        "(8192 here); panne reports it as damaged at frame 1"),
+    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "read_status"): ("damaged", "see frames"),
+    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_syn"): (0, "see frames"),
+    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_synack"): (0, "see frames"),
+    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_rst"): (0, "see frames"),
 }
 
 
