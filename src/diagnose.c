@@ -156,7 +156,10 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		if (!f || (k == K_RST && !rst_by_server(f)))
 			continue;
 		frames_of(g->group, k, fr, sizeof fr);
-		if (f->origin == O_LOCAL)
+		if (k == K_ICMP_UNREACHABLE && f->cat == CAT_DNS)
+			because(&t, AT_LOCAL, 2.5, "the resolver's host answered the queries with ICMP unreachable (frames %s): no DNS service is reachable there",
+			        fr);
+		else if (f->origin == O_LOCAL)
 			because(&t, AT_LOCAL, 2.5, "%s (frames %s) came from a local device, not from the server (hop distance or reporter address)",
 			        kind_name(k), fr);
 		else if (f->origin == O_ONPATH)

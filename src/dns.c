@@ -617,14 +617,28 @@ void dns_flow_end(struct flow *f)
 int dns_icmp(struct flow *f, const struct packet *pk)
 {
 	int hit = 0, scanned = 0;
-	(void)pk;
+	char rep[ADDR_STRLEN];
+	int unreach = (pk->proto == IPPROTO_ICMP_ && pk->icmp_type == 3) ||
+	              (pk->proto == IPPROTO_ICMPV6_ && pk->icmp_type == 1);
+	if (!unreach)
+		return 0;
 	for (u32 i = head; i != NIL && scanned < 256; i = tx[i].next, scanned++) {
 		struct txn *t = &tx[i];
-		if (!t->answered && t->cport == f->cport && t->sport == f->sport &&
-		    addr_eq(&t->cli, &f->cli) && addr_eq(&t->srv, &f->srv)) {
-			t->icmp = 1;
-			hit = 1;
-		}
+		if (t->answered || t->icmp || t->cport != f->cport || t->sport != f->sport ||
+		    !addr_eq(&t->cli, &f->cli) || !addr_eq(&t->srv, &f->srv))
+			continue;
+		/* The query's answer is this error: one finding per transaction. */
+		struct finding fd;
+		finding_from_txn(&fd, K_ICMP_UNREACHABLE, t, pk->ts_us, pk->frame);
+		fd.cat = CAT_DNS;
+		fd.origin = addr_eq(&pk->src, &t->srv) ? O_RESOLVER : O_LOCAL;
+		json_object_set_new(fd.detail, "icmp_type", json_integer(pk->icmp_type));
+		json_object_set_new(fd.detail, "icmp_code", json_integer(pk->icmp_code));
+		json_object_set_new(fd.detail, "reporter", json_string(addr_fmt(&pk->src, rep)));
+		json_object_set_new(fd.detail, "ttl", json_integer(pk->ttl));
+		findings_emit(&fd);
+		t->icmp = 1;
+		hit = 1;
 	}
 	return hit;
 }

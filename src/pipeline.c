@@ -116,8 +116,9 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 		if (!f || dir != DIR_C2S)
 			return;
 		if (f->app == APP_DNS || f->sport == 53)
-			dns_icmp(f, &pk);
-		tcp_icmp(f, dir, &pk);
+			dns_icmp(f, &pk); /* the query it answers carries the name */
+		else
+			tcp_icmp(f, dir, &pk);
 		return;
 	}
 	if (!pk.l4_ok || (pk.proto != IPPROTO_TCP_ && pk.proto != IPPROTO_UDP_))

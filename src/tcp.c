@@ -207,6 +207,8 @@ static void emit_syn_timeout(const struct pending *p, const struct flow *f, cons
 	finding_set_name(&fd, id ? names_get(id) : NULL);
 	json_object_set_new(fd.detail, "retries", json_integer(p->retries));
 	findings_emit(&fd);
+	/* Counted here, once we know it was a client's attempt and not a flood's. */
+	findings_exchange(CAT_TCP, id ? names_get(id) : NULL, &fd.srv, 1);
 }
 
 /* Emits a server's held unanswered SYNs one by one (no flood). */
@@ -285,8 +287,7 @@ static void note_half_open(const struct flow *f, u64 now_us)
 			s->pend = xcalloc(PENDING_MAX, sizeof *s->pend);
 		s->pend[s->npend++] = p;
 	} else if (s->half_open >= g_opts.syn_flood_min && s->sources >= FLOOD_MIN_SOURCES) {
-		s->flood = 1;
-		emit_flood(s);
+		s->flood = 1; /* one finding at the end, with the final counts */
 	} else {
 		flush_pending(s);
 		if (timed_out)
@@ -346,9 +347,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 	}
 
 	if (f->syn_count && !f->synack_us && !f->rst_frame && !f->icmp_seen) {
-		note_half_open(f, now_us);
-		if (now_us >= f->syn_us + g_opts.syn_timeout_us)
-			findings_exchange(CAT_TCP, name, &f->srv, 1);
+		note_half_open(f, now_us); /* counted when its finding is decided */
 		return;
 	}
 	if (f->synack_us) {
@@ -412,10 +411,10 @@ void tcp_finish(u64 now_us)
 		struct server *s = &srv[i];
 		if (!s->used)
 			continue;
-		if (!s->flood && s->half_open >= g_opts.syn_flood_min && s->sources >= FLOOD_MIN_SOURCES) {
+		if (s->flood || (s->half_open >= g_opts.syn_flood_min && s->sources >= FLOOD_MIN_SOURCES)) {
 			s->flood = 1;
 			emit_flood(s);
-		} else if (!s->flood) {
+		} else {
 			flush_pending(s);
 		}
 		free(s->pend);

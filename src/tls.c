@@ -64,6 +64,16 @@ struct cert_cache {
 static X509_STORE *store;
 static struct cert_cache *cache;
 
+/* The leaf each name presented when it verified: a later, different leaf
+ * that does not verify is someone else's (interception). */
+struct seen_leaf {
+	u32 name_id;
+	u8 key[8];
+	u32 frame;
+};
+#define SEEN_CAP 1024
+static struct seen_leaf *seen;
+
 static const char *alert_names[256] = {
 	[0] = "close_notify", [10] = "unexpected_message", [20] = "bad_record_mac",
 	[21] = "decryption_failed", [22] = "record_overflow", [30] = "decompression_failure",
@@ -96,6 +106,7 @@ int tls_init(const char *ca_file, char *err, size_t errlen)
 		return -1;
 	}
 	cache = xcalloc(CERT_CACHE_CAP, sizeof *cache);
+	seen = xcalloc(SEEN_CAP, sizeof *seen);
 	return 0;
 }
 
@@ -106,6 +117,8 @@ void tls_reset(void)
 	store = NULL;
 	free(cache);
 	cache = NULL;
+	free(seen);
+	seen = NULL;
 }
 
 int tls_detect(const u8 *p, u32 n)
@@ -326,6 +339,13 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 	sk_X509_pop_free(chain, X509_free);
 	t->cert_seen = 1;
 	t->cert_frame = frame;
+	struct seen_leaf *sl = seen && f->name_id ? &seen[f->name_id % SEEN_CAP] : NULL;
+	int verified = cc->verify_err == X509_V_OK && cc->name_ok && !cc->expired;
+	if (sl && verified && sl->name_id != f->name_id) {
+		sl->name_id = f->name_id;
+		memcpy(sl->key, cc->key, 8);
+		sl->frame = frame;
+	}
 
 	/* Expired and untrusted are reported apart: each is checked in Wireshark apart. */
 	int failed = 0;
@@ -345,6 +365,18 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 	    cc->verify_err != X509_V_ERR_CERT_NOT_YET_VALID) {
 		tls_finding_base(&fd, K_CERT_UNTRUSTED, f, t, ts, frame);
 		fd.origin = O_UNKNOWN;
+		/* Interception: the name verified before with another certificate, or
+		 * it is a catalog service, whose certificates verify against public CAs. */
+		if (sl && sl->name_id == f->name_id && memcmp(sl->key, cc->key, 8) != 0) {
+			fd.origin = O_ONPATH;
+			finding_add_ev(&fd, sl->frame);
+			json_object_set_new(fd.detail, "interception",
+			                    json_sprintf("differs from the certificate that verified for this name in frame %u", sl->frame));
+		} else if (services_of_name(sni)) {
+			fd.origin = O_ONPATH;
+			json_object_set_new(fd.detail, "interception",
+			                    json_string("a streaming service's certificate that public CAs do not vouch for"));
+		}
 		json_object_set_new(fd.detail, "subject", json_string(cc->subject));
 		json_object_set_new(fd.detail, "issuer", json_string(cc->issuer));
 		json_object_set_new(fd.detail, "verify_error",

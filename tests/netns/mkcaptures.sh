@@ -11,6 +11,7 @@ OUT=${OUT:-$ROOT/captures}
 TOOLS="python3 $ROOT/tests/netns/tools.py"
 [ "$(id -u)" -eq 0 ] || { echo "mkcaptures: needs root (network namespaces)" >&2; exit 2; }
 T=$(mktemp -d)
+K=$(mktemp -d) # certificates, made once for every scenario
 C=pnc$$ G=png$$ I=pni$$
 
 # Addresses: LAN 192.168.50.0/24, gateway uplink 203.0.113.0/24, resolver
@@ -26,7 +27,7 @@ cleanup() {
 	done
 	rm -rf /etc/netns/$C "$T"
 }
-trap cleanup EXIT INT TERM
+trap 'cleanup; rm -rf "$K"' EXIT INT TERM
 
 inC() { ip netns exec $C "$@"; }
 inG() { ip netns exec $G "$@"; }
@@ -60,20 +61,20 @@ topology() {
 
 certs() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=panne test CA" \
-		-keyout $T/ca.key -out $T/ca.pem >/dev/null 2>&1
+		-keyout $K/ca.key -out $K/ca.pem >/dev/null 2>&1
 	names="DNS:open.spotify.com,DNS:api.spotify.com,DNS:www.netflix.com,DNS:discord.com,DNS:gateway.discord.gg,DNS:www.youtube.com,DNS:example.org,DNS:www.wikipedia.org,DNS:edge.cdn-example.net"
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=panne test server" -keyout $T/srv.key -out $T/srv.csr >/dev/null 2>&1
-	printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$names" >$T/ext
-	openssl x509 -req -in $T/srv.csr -CA $T/ca.pem -CAkey $T/ca.key -CAcreateserial -days 3650 \
-		-extfile $T/ext -out $T/srv.pem >/dev/null 2>&1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=panne test server" -keyout $K/srv.key -out $K/srv.csr >/dev/null 2>&1
+	printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$names" >$K/ext
+	openssl x509 -req -in $K/srv.csr -CA $K/ca.pem -CAkey $K/ca.key -CAcreateserial -days 3650 \
+		-extfile $K/ext -out $K/srv.pem >/dev/null 2>&1
 	# An interceptor's own CA, trusted by nobody, and its forged certificate.
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Corporate Inspection CA" \
-		-keyout $T/evil-ca.key -out $T/evil-ca.pem >/dev/null 2>&1
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=open.spotify.com" -keyout $T/forged.key -out $T/forged.csr >/dev/null 2>&1
-	printf 'subjectAltName=DNS:open.spotify.com\n' >$T/ext2
-	openssl x509 -req -in $T/forged.csr -CA $T/evil-ca.pem -CAkey $T/evil-ca.key -CAcreateserial \
-		-days 3650 -extfile $T/ext2 -out $T/forged.pem >/dev/null 2>&1
-	cp $T/ca.pem "$OUT/test-ca.pem"
+		-keyout $K/evil-ca.key -out $K/evil-ca.pem >/dev/null 2>&1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=open.spotify.com" -keyout $K/forged.key -out $K/forged.csr >/dev/null 2>&1
+	printf 'subjectAltName=DNS:open.spotify.com\n' >$K/ext2
+	openssl x509 -req -in $K/forged.csr -CA $K/evil-ca.pem -CAkey $K/evil-ca.key -CAcreateserial \
+		-days 3650 -extfile $K/ext2 -out $K/forged.pem >/dev/null 2>&1
+	cp $K/ca.pem "$OUT/test-ca.pem"
 }
 
 # unbound [EXTRA...]: the resolver, with the zones of the scenario.
@@ -127,8 +128,8 @@ error_log $T/nginx.err;
 events { worker_connections 256; }
 http {
   access_log off;
-  ssl_certificate $T/srv.pem;
-  ssl_certificate_key $T/srv.key;
+  ssl_certificate $K/srv.pem;
+  ssl_certificate_key $K/srv.key;
   ssl_protocols TLSv1.2 TLSv1.3;
   server_tokens on;
   server { listen $SPOTIFY:80; listen $SPOTIFY:443 ssl; location / { return 200 "spotify ok\n"; } }
@@ -162,7 +163,7 @@ capture_stop() { # NAME
 
 fetch() { # URL [curl options]: a real client fetch; failures are the point of some scenarios
 	url=$1; shift
-	inC curl -sS -o /dev/null --cacert $T/ca.pem --tls-max 1.2 --connect-timeout 4 -m 8 "$@" "$url" 2>/dev/null || true
+	inC curl -sS -o /dev/null --cacert $K/ca.pem --tls-max 1.2 --connect-timeout 4 -m 8 "$@" "$url" 2>/dev/null || true
 }
 
 fetch_all() {
@@ -177,10 +178,8 @@ fetch_all() {
 
 reset_world() {
 	cleanup
-	trap cleanup EXIT INT TERM
 	T=$(mktemp -d)
 	topology
-	certs
 }
 
 scenario_healthy() {
@@ -244,9 +243,10 @@ scenario_uplink_drop() {
 	zones_plain; unbound_start; nginx_start
 	inG iptables -A FORWARD -o g1 -j DROP
 	capture_start
-	fetch https://open.spotify.com/ --resolve open.spotify.com:443:$SPOTIFY
-	fetch https://www.netflix.com/ --resolve www.netflix.com:443:$NETFLIX
-	inC $TOOLS resolve $RES example.org discord.com --tries 2 --wait 1 >/dev/null
+	fetch https://open.spotify.com/
+	fetch https://www.netflix.com/
+	fetch https://example.org/
+	fetch https://discord.com/ --resolve discord.com:443:$DISCORD
 	sleep 11 # past the SYN and DNS timeouts
 	capture_stop uplink-drop
 }
@@ -288,6 +288,7 @@ scenario_rst_injection() {
 scenario_syn_flood() {
 	zones_plain; unbound_start; nginx_start; capture_start
 	fetch https://example.org/
+	fetch https://open.spotify.com/
 	inC $TOOLS synflood $SPOTIFY 443 1500 1000 >/dev/null
 	fetch https://www.netflix.com/
 	sleep 11
@@ -300,7 +301,7 @@ scenario_tls_intercept() {
 	fetch https://example.org/
 	# Then the gateway diverts the service's HTTPS to its own TLS server.
 	inG iptables -t nat -A PREROUTING -i g0 -d $SPOTIFY -p tcp --dport 443 -j REDIRECT --to-ports 8443
-	inG openssl s_server -quiet -accept 8443 -cert $T/forged.pem -key $T/forged.key -tls1_2 -www >/dev/null 2>&1 &
+	inG openssl s_server -quiet -accept 8443 -cert $K/forged.pem -key $K/forged.key -tls1_2 -www >/dev/null 2>&1 &
 	sleep 0.5
 	fetch https://open.spotify.com/ -k
 	fetch https://open.spotify.com/again -k
@@ -330,6 +331,7 @@ EOZ
 
 ALL="healthy http_5xx refused servfail resolver_down gateway_reject uplink_drop dns_injection rst_injection syn_flood tls_intercept multi_outage"
 mkdir -p "$OUT"
+certs
 for s in ${*:-$ALL}; do
 	s=$(echo "$s" | tr - _)
 	reset_world
