@@ -308,6 +308,91 @@ static void fill(const struct gview *all, size_t n, const struct gview *g, struc
 	attribute(all, n, g, v);
 }
 
+/* The kind with most failure findings in a group, -1 if none. */
+static int dominant_kind(const char *group)
+{
+	u32 n[K_N] = { 0 };
+	int best = -1;
+	for (size_t i = 0; i < findings_count(); i++) {
+		const struct finding *f = findings_get(i);
+		if (strcmp(f->group, group) == 0 && is_failure(f))
+			n[f->kind]++;
+	}
+	for (int k = 0; k < K_N; k++)
+		if (n[k] && (best < 0 || n[k] > n[best]))
+			best = k;
+	return best;
+}
+
+/* A server address that failure findings of both groups name, if any. */
+static int shared_server(const char *a, const char *b, struct addr *out)
+{
+	for (size_t i = 0; i < findings_count(); i++) {
+		const struct finding *f = findings_get(i);
+		if (strcmp(f->group, a) != 0 || !f->srv.fam || !is_failure(f) || f->cat == CAT_DNS)
+			continue;
+		for (size_t j = 0; j < findings_count(); j++) {
+			const struct finding *g = findings_get(j);
+			if (strcmp(g->group, b) == 0 && is_failure(g) && addr_eq(&f->srv, &g->srv)) {
+				*out = f->srv;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+#define TOGETHER_US 120000000ull /* failures this close in time count as one event */
+
+/* Several services failing at once in the same way: say so, and whether
+ * they share infrastructure seen in the capture. Without attack signals,
+ * that reads as one common upstream, not as each service, nor an attack. */
+static void correlate(struct verdict *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].status != ST_FAILING && v[i].status != ST_DEGRADED)
+			continue;
+		int k = dominant_kind(v[i].group);
+		char names[256] = "", shared[ADDR_STRLEN] = "";
+		size_t o = 0, members = 0;
+		int all_share = 1;
+		for (size_t j = 0; j < n; j++) {
+			if (j == i || (v[j].status != ST_FAILING && v[j].status != ST_DEGRADED) ||
+			    dominant_kind(v[j].group) != k)
+				continue;
+			u64 a0 = v[i].first_failure, a1 = v[i].last_failure, b0 = v[j].first_failure,
+			    b1 = v[j].last_failure;
+			if (a0 > b1 + TOGETHER_US || b0 > a1 + TOGETHER_US)
+				continue;
+			struct addr sa;
+			if (shared_server(v[i].group, v[j].group, &sa))
+				addr_fmt(&sa, shared);
+			else
+				all_share = 0;
+			if (o < sizeof names)
+				o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", members ? ", " : "", v[j].group);
+			members++;
+		}
+		if (!members)
+			continue;
+		char buf[600];
+		if (all_share && shared[0]) {
+			snprintf(buf, sizeof buf,
+			         "%s failed at the same time and in the same way (%s) as %s, through the same server %s: one common upstream (shared hosting or CDN) is failing, not each service",
+			         v[i].group, kind_name(k), names, shared);
+			if (v[i].attribution != AT_ATTACK) {
+				v[i].attribution = AT_UPSTREAM;
+				v[i].confidence = MAX(v[i].confidence, 0.85);
+			}
+		} else {
+			snprintf(buf, sizeof buf,
+			         "%s failed at the same time and in the same way (%s) as %s; the capture shows no shared server between them",
+			         v[i].group, kind_name(k), names);
+		}
+		json_array_append_new(v[i].reasons, json_string(buf));
+	}
+}
+
 struct verdict *diagnose_run(size_t *nv)
 {
 	struct gview *g;
@@ -337,6 +422,7 @@ struct verdict *diagnose_run(size_t *nv)
 			k++;
 		}
 	free(g);
+	correlate(v, k);
 	*nv = k;
 	return v;
 }
