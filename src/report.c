@@ -108,7 +108,7 @@ static json_t *summary_json(const struct report_input *in)
 
 static void put_json(FILE *out, json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	fputs(s, out);
 	fputc('\n', out);
 	free(s);

@@ -19,6 +19,14 @@ for a in tests/golden/*.args; do
 	if [ -n "$want_rc" ] && [ "$got_rc" != "$want_rc" ]; then
 		echo "golden $name: exit status $got_rc, expected $want_rc"; cat tests/out/golden-$name.err; rc=1
 	fi
+	# Every frame cited as evidence must be the packet it is said to be.
+	case "$args" in
+	*"-T json"*)
+		pcap=$(echo "$args" | sed -n 's/.*-r \([^ ]*\).*/\1/p')
+		python3 tests/golden/check_frames.py "$out" "$pcap" >tests/out/golden-$name.frames ||
+			{ echo "golden $name: a cited frame is not what it is said to be:"; cat tests/out/golden-$name.frames; rc=1; }
+		;;
+	esac
 	if ! diff -u "$exp" "$out" >tests/out/golden-$name.diff; then
 		echo "golden $name: output differs from $exp:"; head -40 tests/out/golden-$name.diff; rc=1
 	fi

@@ -1,0 +1,150 @@
+/* \summary: diagnose as pure logic: findings and exchange counts in,
+ * status and attribution out, with control groups. */
+#include "testutil.h"
+
+#define T0 1700000000000000ull
+
+static void emit(int kind, const char *name, const char *srv, int origin, u32 frame)
+{
+	struct finding f;
+	finding_init(&f, kind, NULL, T0 + frame, 0, frame);
+	finding_set_name(&f, name);
+	addr_parse(srv, &f.srv);
+	f.origin = (u8)origin;
+	findings_emit(&f);
+}
+
+static void exchanges(int cat, const char *name, const char *srv, int seen, int failed)
+{
+	struct addr a;
+	addr_parse(srv, &a);
+	for (int i = 0; i < seen; i++)
+		findings_exchange(cat, name, &a, i < failed);
+}
+
+static const struct verdict *find_v(const struct verdict *v, size_t n, const char *g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].group, g) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static void errors_from_one_service_while_others_work_is_upstream(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_HTTP, "www.netflix.com", "198.51.100.20", 4, 3);
+	emit(K_HTTP_5XX, "www.netflix.com", "198.51.100.20", O_SERVER, 10);
+	emit(K_HTTP_5XX, "www.netflix.com", "198.51.100.20", O_SERVER, 20);
+	emit(K_HTTP_5XX, "www.netflix.com", "198.51.100.20", O_SERVER, 30);
+	exchanges(CAT_HTTP, "open.spotify.com", "198.51.100.10", 5, 0);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *nf = find_v(v, n, "netflix"), *sp = find_v(v, n, "spotify");
+	assert_non_null(nf);
+	assert_int_equal(nf->status, ST_FAILING);
+	assert_int_equal(nf->attribution, AT_UPSTREAM);
+	assert_true(nf->confidence >= 0.7);
+	assert_int_equal(nf->n_ev, 3);
+	/* Reasons name their frames. */
+	assert_non_null(strstr(json_string_value(json_array_get(nf->reasons, 0)), "10, 20, 30"));
+	assert_int_equal(sp->status, ST_HEALTHY);
+	assert_int_equal(sp->attribution, AT_NONE);
+	diagnose_free(v, n);
+}
+
+static void silence_everywhere_is_local(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_DNS, "open.spotify.com", "192.168.1.1", 2, 2);
+	emit(K_DNS_TIMEOUT, "open.spotify.com", "192.168.1.1", O_RESOLVER, 1);
+	emit(K_DNS_TIMEOUT, "open.spotify.com", "192.168.1.1", O_RESOLVER, 2);
+	exchanges(CAT_DNS, "example.org", "192.168.1.1", 3, 3);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *sp = find_v(v, n, "spotify");
+	assert_int_equal(sp->status, ST_FAILING);
+	assert_int_equal(sp->attribution, AT_LOCAL);
+	diagnose_free(v, n);
+}
+
+static void silence_for_one_service_only_is_upstream(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_TCP, "discord.com", "198.51.100.30", 2, 2);
+	emit(K_SYN_TIMEOUT, "discord.com", "198.51.100.30", O_UNKNOWN, 5);
+	exchanges(CAT_TCP, "example.org", "198.51.100.50", 6, 0);
+	struct verdict *v = diagnose_run(&n);
+	assert_int_equal(find_v(v, n, "discord")->attribution, AT_UPSTREAM);
+	diagnose_free(v, n);
+}
+
+static void injected_answers_are_attack_like(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_DNS, "www.netflix.com", "192.168.1.1", 1, 1);
+	emit(K_DNS_INJECTION, "www.netflix.com", "192.168.1.1", O_ONPATH, 7);
+	struct verdict *v = diagnose_run(&n);
+	assert_int_equal(find_v(v, n, "netflix")->attribution, AT_ATTACK);
+	diagnose_free(v, n);
+}
+
+static void reset_from_near_the_client_is_local(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_TCP, "open.spotify.com", "198.51.100.10", 1, 1);
+	emit(K_TCP_REFUSED, "open.spotify.com", "198.51.100.10", O_LOCAL, 3);
+	struct verdict *v = diagnose_run(&n);
+	assert_int_equal(find_v(v, n, "spotify")->attribution, AT_LOCAL);
+	diagnose_free(v, n);
+}
+
+static void services_failing_together_on_one_server_share_an_upstream(void **s)
+{
+	size_t n;
+	(void)s;
+	const char *names[] = { "open.spotify.com", "www.netflix.com", "discord.com" };
+	for (int i = 0; i < 3; i++) {
+		exchanges(CAT_HTTP, names[i], "198.51.100.60", 1, 1);
+		emit(K_HTTP_5XX, names[i], "198.51.100.60", O_SERVER, (u32)(10 + i));
+	}
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *d = find_v(v, n, "discord");
+	assert_int_equal(d->attribution, AT_UPSTREAM);
+	int found = 0;
+	for (size_t i = 0; i < json_array_size(d->reasons); i++)
+		found |= strstr(json_string_value(json_array_get(d->reasons, i)), "common upstream") != NULL;
+	assert_true(found);
+	diagnose_free(v, n);
+}
+
+static void named_but_absent_service_is_unseen(void **s)
+{
+	size_t n;
+	char *list[] = { "tidal", NULL };
+	(void)s;
+	g_opts.scope = SCOPE_LIST;
+	g_opts.scope_list = list;
+	struct verdict *v = diagnose_run(&n);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].status, ST_UNSEEN);
+	diagnose_free(v, n);
+	g_opts.scope_list = NULL;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(errors_from_one_service_while_others_work_is_upstream, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(silence_everywhere_is_local, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(silence_for_one_service_only_is_upstream, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(injected_answers_are_attack_like, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(reset_from_near_the_client_is_local, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(services_failing_together_on_one_server_share_an_upstream, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(named_but_absent_service_is_unseen, t_setup, t_teardown),
+	};
+	return cmocka_run_group_tests_name("diagnose", tests, NULL, NULL);
+}
