@@ -37,8 +37,13 @@ LIBSRCS  := $(filter-out src/main.c,$(SRCS))
 LIBOBJS  := $(LIBSRCS:src/%.c=$(BUILD)/%.o)
 UNITSRCS := $(wildcard tests/unit/test_*.c)
 UNITBINS := $(UNITSRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZNAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAYBINS := $(FUZZNAMES:%=$(BUILD)/tests/replay_%)
+FUZZCC   ?= clang
+FUZZFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -std=gnu11 -Iinclude $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+FUZZOBJS := $(LIBSRCS:src/%.c=build/fuzz/%.o)
 
-.PHONY: all check demo install clean deps deps-build unit fuzz bench lint-man
+.PHONY: all check demo install clean deps deps-build unit fuzz fuzz-build bench
 all: panne
 
 panne: $(BUILD)/panne
@@ -59,7 +64,21 @@ $(BUILD)/panne: $(BUILD)/main.o $(BUILD)/libpanne.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpanne.a $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libpanne.a $(LDLIBS) -lcmocka
 
-unit: $(UNITBINS)
+unit: $(UNITBINS) $(REPLAYBINS)
+
+# Each fuzz target's entry point over files, with the sanitizers: `make check`
+# replays the kept corpora and past crashes (tests/fuzz/crashes) with these.
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.h $(BUILD)/libpanne.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(BUILD)/libpanne.a $(LDLIBS)
+
+build/fuzz/%.o: src/%.c $(wildcard include/panne/*.h)
+	@mkdir -p build/fuzz
+	$(FUZZCC) $(FUZZFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZOBJS)
+	$(FUZZCC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZOBJS) $(LDLIBS)
+
+fuzz-build: $(FUZZNAMES:%=build/fuzz/fuzz_%)
 
 # Set-up: the packages a fresh Debian/Ubuntu machine lacks (apt-get as root).
 deps:
@@ -78,8 +97,9 @@ check: deps
 	$(MAKE) panne
 	sh tests/run.sh build/san
 
-fuzz:
-	sh tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+# Runs every libFuzzer target for FUZZ_SECONDS (default 60) each.
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $${FUZZ_SECONDS:-60} $(FUZZNAMES)
 
 bench: panne
 	$(MAKE) -C bench run

@@ -92,18 +92,32 @@ static const char *alert_names[256] = {
 
 const char *tls_alert_name(u8 desc) { return alert_names[desc]; }
 
+/* Loading the system store reads hundreds of files: it is kept across
+ * resets (tests, fuzzing) as long as the extra CA file is the same. */
+static char *store_ca_file;
+
 int tls_init(const char *ca_file, char *err, size_t errlen)
 {
 	tls_reset();
-	store = X509_STORE_new();
-	if (!store || X509_STORE_set_default_paths(store) != 1) {
-		snprintf(err, errlen, "cannot load the system CA store");
-		return -1;
+	if (store && !(ca_file ? store_ca_file && strcmp(ca_file, store_ca_file) == 0 : !store_ca_file)) {
+		X509_STORE_free(store);
+		store = NULL;
 	}
-	if (ca_file && X509_STORE_load_locations(store, ca_file, NULL) != 1) {
-		snprintf(err, errlen, "--ca-file %s: cannot read PEM certificates from it", ca_file);
-		ERR_clear_error();
-		return -1;
+	if (!store) {
+		free(store_ca_file);
+		store_ca_file = ca_file ? xstrdup(ca_file) : NULL;
+		store = X509_STORE_new();
+		if (!store || X509_STORE_set_default_paths(store) != 1) {
+			snprintf(err, errlen, "cannot load the system CA store");
+			return -1;
+		}
+		if (ca_file && X509_STORE_load_locations(store, ca_file, NULL) != 1) {
+			snprintf(err, errlen, "--ca-file %s: cannot read PEM certificates from it", ca_file);
+			ERR_clear_error();
+			X509_STORE_free(store);
+			store = NULL;
+			return -1;
+		}
 	}
 	cache = xcalloc(CERT_CACHE_CAP, sizeof *cache);
 	seen = xcalloc(SEEN_CAP, sizeof *seen);
@@ -112,9 +126,6 @@ int tls_init(const char *ca_file, char *err, size_t errlen)
 
 void tls_reset(void)
 {
-	if (store)
-		X509_STORE_free(store);
-	store = NULL;
 	free(cache);
 	cache = NULL;
 	free(seen);
@@ -296,12 +307,13 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 	struct cur lst;
 	STACK_OF(X509) *chain;
 	u8 key[32];
-	EVP_MD_CTX *sh = EVP_MD_CTX_new();
+	EVP_MD_CTX *sh;
 	const char *sni = f->name_id ? names_get(f->name_id) : "";
 
 	if (t->version == 0x0304 || cur_be24(c, &list_len) < 0 || cur_sub(c, list_len, &lst) < 0)
 		return;
 	chain = sk_X509_new_null();
+	sh = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(sh, EVP_sha256(), NULL);
 	while (cur_left(&lst) >= 3 && sk_X509_num(chain) < 10) {
 		u32 cl;
