@@ -1,6 +1,8 @@
 /* \summary: packet sources: capture files through libpcap, with frame
  * numbers counted over every record so that they match Wireshark's. */
 #include <errno.h>
+#include <poll.h>
+#include <sys/time.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@ struct cap_src {
 	u16 idx;
 	int linktype;
 	int has_filter;
+	int live;
 	struct bpf_program prog;
 	u64 packets, bytes;
 	char error[512];
@@ -105,6 +108,127 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 		return 1;
 	}
 	return 0;
+}
+
+struct cap_src *cap_open_live(const char *iface, u16 idx, const char *bpf, char *err,
+                              size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	struct cap_src *s = xcalloc(1, sizeof *s);
+	int rc;
+
+	s->path = xstrdup(iface);
+	s->idx = idx;
+	s->live = 1;
+	s->p = pcap_create(iface, ebuf);
+	if (!s->p) {
+		snprintf(err, errlen, "-i %s: %s", iface, ebuf);
+		cap_close(s);
+		return NULL;
+	}
+	pcap_set_snaplen(s->p, SNAPLEN_LIVE);
+	pcap_set_promisc(s->p, 1);
+	pcap_set_timeout(s->p, 200);
+	pcap_set_buffer_size(s->p, LIVE_BUFSZ);
+	pcap_set_immediate_mode(s->p, 0);
+	pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_MICRO);
+	rc = pcap_activate(s->p);
+	if (rc < 0) {
+		snprintf(err, errlen, "-i %s: cannot capture: %s%s", iface, pcap_geterr(s->p),
+		         rc == PCAP_ERROR_PERM_DENIED ? " (run as root)" : "");
+		cap_close(s);
+		return NULL;
+	}
+	s->linktype = pcap_datalink(s->p);
+	if (!decode_linktype_supported(s->linktype)) {
+		snprintf(err, errlen, "-i %s: link type %d is not one panne decodes", iface, s->linktype);
+		cap_close(s);
+		return NULL;
+	}
+	if (bpf && *bpf) {
+		if (pcap_compile(s->p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
+		    pcap_setfilter(s->p, &s->prog) < 0) {
+			snprintf(err, errlen, "-i %s: bad filter expression '%s': %s", iface, bpf, pcap_geterr(s->p));
+			cap_close(s);
+			return NULL;
+		}
+		pcap_freecode(&s->prog);
+	}
+	pcap_setnonblock(s->p, 1, ebuf);
+	return s;
+}
+
+struct live_ctx {
+	struct cap_src *s;
+	cap_cb cb;
+	void *user;
+};
+
+static void live_one(u_char *u, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct live_ctx *lc = (struct live_ctx *)u;
+	struct cap_pkt cp = { .data = data, .caplen = h->caplen, .len = h->len,
+		              .ts_us = (u64)h->ts.tv_sec * 1000000u + (u64)h->ts.tv_usec,
+		              .linktype = lc->s->linktype, .frame = (u32)++lc->s->packets,
+		              .file = lc->s->idx };
+	lc->s->bytes += h->len;
+	lc->cb(lc->user, &cp);
+}
+
+static u64 wall_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (u64)tv.tv_sec * 1000000u + (u64)tv.tv_usec;
+}
+
+int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
+                  void (*tick)(void *user, u64 now_us), u64 tick_us,
+                  volatile int *stop, u64 count)
+{
+	struct pollfd pf[64];
+	u64 next_tick = wall_us() + tick_us, seen = 0;
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++) {
+		pf[i].fd = pcap_get_selectable_fd(srcs[i]->p);
+		pf[i].events = POLLIN;
+	}
+	while (!*stop && (!count || seen < count)) {
+		int r = poll(pf, (nfds_t)n, 100);
+		if (r < 0 && errno != EINTR) {
+			snprintf(srcs[0]->error, sizeof srcs[0]->error, "poll: %s", strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; i < n && r > 0; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLERR | POLLHUP)))
+				continue;
+			struct live_ctx lc = { srcs[i], cb, user };
+			u64 before = srcs[i]->packets;
+			int k = pcap_dispatch(srcs[i]->p, count ? (int)MIN(count - seen, 10000u) : -1,
+			                      live_one, (u_char *)&lc);
+			if (k == PCAP_ERROR) {
+				snprintf(srcs[i]->error, sizeof srcs[i]->error, "-i %s: %s", srcs[i]->path,
+				         pcap_geterr(srcs[i]->p));
+				return -1;
+			}
+			seen += srcs[i]->packets - before;
+		}
+		u64 now = wall_us();
+		if (now >= next_tick) {
+			tick(user, now);
+			next_tick = now + tick_us;
+		}
+	}
+	return 0;
+}
+
+u64 cap_dropped(const struct cap_src *s)
+{
+	struct pcap_stat ps;
+	if (!s->live || pcap_stats(s->p, &ps) < 0)
+		return 0;
+	return (u64)ps.ps_drop + ps.ps_ifdrop;
 }
 
 const char *cap_error(const struct cap_src *s) { return s->error; }

@@ -4,9 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/time.h>
+
 #include "panne/capture.h"
 #include "panne/config.h"
 #include "panne/diagnose.h"
+#include "panne/evidence.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
 #include "panne/privs.h"
@@ -21,8 +25,14 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: panne -r FILE [-r FILE ...] [options] [BPF expression]\n"
+	        "       panne -i IFACE [-i IFACE ...] [options] [BPF expression]\n"
 	        "\n"
 	        "  -r FILE            read a pcap or pcapng file (- for stdin); repeatable\n"
+	        "  -i IFACE           capture live on IFACE (any: every interface); repeatable\n"
+	        "  -G SECONDS         live: status every SECONDS (default %u)\n"
+	        "  -c COUNT           live: stop after COUNT packets\n"
+	        "  -t SECONDS         live: stop after SECONDS\n"
+	        "  -w FILE            write the evidence frames to the pcap FILE\n"
 	        "  -T text|json       output format (default text; json: JSON lines)\n"
 	        "  -s KEY[,KEY...]    report only these services (catalog keys)\n"
 	        "  -A                 report every destination, grouped by registrable domain\n"
@@ -43,7 +53,7 @@ static void usage(FILE *out)
 	        "Exit status: 0 no failure found, 1 failures found, 2 usage or unreadable\n"
 	        "input, 3 damaged input (results up to the damage are reported).\n"
 	        "See panne(8).\n",
-	        DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
+	        STATUS_INTERVAL_DEFAULT, DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
 	        TLS_TIMEOUT_US_DEFAULT / 1000000, FLOW_CAP_DEFAULT, DNS_TXN_CAP_DEFAULT,
 	        FINDINGS_CAP_DEFAULT);
 }
@@ -93,6 +103,104 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
+static volatile int stop_flag;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct live_state {
+	struct cap_src **src;
+	size_t n;
+	const char **names;
+	size_t streamed;   /* findings already written */
+	u64 next_status_us, interval_us, end_us;
+	int tty;
+};
+
+/* Every tick of wall time: timeouts, findings as they happen, the status. */
+static void live_tick(void *user, u64 now_us)
+{
+	struct live_state *ls = user;
+	struct run_stats *st = (struct run_stats *)pipeline_stats();
+	pipeline_tick(now_us);
+	st->dropped = 0;
+	for (size_t i = 0; i < ls->n; i++)
+		st->dropped += cap_dropped(ls->src[i]);
+	if (g_opts.format == OUT_JSON)
+		report_stream_findings(stdout, ls->names, &ls->streamed);
+	if (now_us >= ls->next_status_us) {
+		size_t nv;
+		pipeline_finish();
+		struct verdict *v = diagnose_run(&nv);
+		report_status(stdout, v, nv, st, ls->tty);
+		diagnose_free(v, nv);
+		if (st->dropped)
+			warnx_("the kernel dropped %llu packets: verdicts may miss exchanges (narrow the filter?)",
+			       (unsigned long long)st->dropped);
+		ls->next_status_us = now_us + ls->interval_us;
+	}
+	if (ls->end_us && now_us >= ls->end_us)
+		stop_flag = 1;
+}
+
+/* Live capture: open, drop privileges, read until a signal, -c or -t, then
+ * the final report. */
+static int run_live(const char **ifaces, size_t n, const char *live_bpf, const char *user,
+                    unsigned long interval, unsigned long count, unsigned long duration)
+{
+	char err[512];
+	struct cap_src *src[MAX_FILES];
+	if (services_init(g_opts.services_file, err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
+	if (pipeline_init(err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
+	for (size_t i = 0; i < n; i++) {
+		src[i] = cap_open_live(ifaces[i], (u16)i, live_bpf, err, sizeof err);
+		if (!src[i])
+			die(EXIT_USAGE, "%s", err);
+	}
+	if (privs_drop(user, err, sizeof err) < 0)
+		die(EXIT_USAGE, "%s", err);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	u64 now = (u64)tv.tv_sec * 1000000u + (u64)tv.tv_usec;
+	struct live_state ls = { .src = src, .n = n, .names = ifaces,
+		                 .interval_us = (u64)interval * 1000000u,
+		                 .next_status_us = now + (u64)interval * 1000000u,
+		                 .end_us = duration ? now + (u64)duration * 1000000u : 0,
+		                 .tty = isatty(STDOUT_FILENO) };
+	int rc = cap_live_loop(src, n, pipeline_packet, &ls, live_tick, 250000, &stop_flag, count);
+	if (rc < 0)
+		warnx_("%s", cap_error(src[0]));
+	struct run_stats *st = (struct run_stats *)pipeline_stats();
+	st->dropped = 0;
+	for (size_t i = 0; i < n; i++)
+		st->dropped += cap_dropped(src[i]);
+	pipeline_file_end();
+	pipeline_finish();
+	size_t nv;
+	struct verdict *v = diagnose_run(&nv);
+	const char *errors[1] = { rc < 0 ? cap_error(src[0]) : "" };
+	struct report_input in = { .files = ifaces, .nfiles = n, .st = st, .v = v, .nv = nv,
+		                   .first_finding = g_opts.format == OUT_JSON ? ls.streamed : 0,
+		                   .damaged = rc < 0, .errors = errors, .nerrors = rc < 0 };
+	report_write(stdout, &in);
+	int failures = 0;
+	for (size_t i = 0; i < nv; i++)
+		failures |= v[i].status == ST_DEGRADED || v[i].status == ST_FAILING;
+	diagnose_free(v, nv);
+	for (size_t i = 0; i < n; i++)
+		cap_close(src[i]);
+	pipeline_reset();
+	services_reset();
+	return rc < 0 ? EXIT_DAMAGED : failures ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -108,20 +216,39 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *files[MAX_FILES];
-	const char *user = NULL;
-	size_t nfiles = 0;
+	const char *ifaces[MAX_FILES];
+	const char *user = NULL, *wfile = NULL;
+	size_t nfiles = 0, nifaces = 0;
+	unsigned long interval = STATUS_INTERVAL_DEFAULT, count = 0, duration = 0;
 	char err[512];
 	int c;
 
 	opts_defaults(&g_opts);
 	if (privs_check_setuid(err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
-	while ((c = getopt_long(argc, argv, "r:T:s:AS:Z:vhV", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:G:c:t:w:T:s:AS:Z:vhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (nfiles == MAX_FILES)
 				die(EXIT_USAGE, "-r: at most %d input files", MAX_FILES);
 			files[nfiles++] = optarg;
+			break;
+		case 'i':
+			if (nifaces == MAX_FILES)
+				die(EXIT_USAGE, "-i: at most %d interfaces", MAX_FILES);
+			ifaces[nifaces++] = optarg;
+			break;
+		case 'G':
+			interval = num_arg("-G", optarg, 86400);
+			break;
+		case 'c':
+			count = num_arg("-c", optarg, 4000000000ul);
+			break;
+		case 't':
+			duration = num_arg("-t", optarg, 31536000);
+			break;
+		case 'w':
+			wfile = optarg;
 			break;
 		case 'T':
 			if (strcmp(optarg, "json") == 0)
@@ -179,12 +306,22 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!nfiles) {
-		fprintf(stderr, "panne: no input: give a capture file with -r FILE\n");
+	if (!nfiles && !nifaces) {
+		fprintf(stderr, "panne: no input: give a capture file with -r FILE or an interface with -i IFACE\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (nfiles && nifaces)
+		die(EXIT_USAGE, "-r and -i: read files or capture live, not both at once");
+	if (wfile && nifaces)
+		die(EXIT_USAGE, "-w: the evidence writer reads the inputs twice, so it needs -r files, not -i");
+
 	char *bpf = optind < argc ? join_args(argc - optind, argv + optind) : NULL;
+	if (nifaces) {
+		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration);
+		free(bpf);
+		return rc;
+	}
 
 	if (services_init(g_opts.services_file, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
@@ -201,6 +338,14 @@ int main(int argc, char **argv)
 		src[i] = cap_open_file(files[i], (u16)i, bpf, err, sizeof err);
 		if (!src[i])
 			die(EXIT_USAGE, "%s", err);
+	}
+	FILE *again[MAX_FILES] = { 0 }, *wout = NULL;
+	if (wfile) {
+		for (size_t i = 0; i < nfiles; i++)
+			if (strcmp(files[i], "-") == 0 || !(again[i] = fopen(files[i], "rb")))
+				die(EXIT_USAGE, "-w: %s cannot be read twice (a pipe?): write it to a file first", files[i]);
+		if (!(wout = fopen(wfile, "wb")))
+			die(EXIT_USAGE, "-w %s: cannot create it", wfile);
 	}
 	/* Inputs, catalog and CA store are open: nothing more needs root. */
 	if (privs_drop(user, err, sizeof err) < 0)
@@ -223,7 +368,17 @@ int main(int argc, char **argv)
 		.files = files, .nfiles = nfiles, .st = pipeline_stats(), .damaged = nerrors > 0,
 		.errors = errors, .nerrors = nerrors, .v = v, .nv = nv,
 	};
+	if (wout) {
+		in.evidence_map = evidence_write(wout, again, files, nfiles, err, sizeof err);
+		if (!in.evidence_map)
+			die(EXIT_USAGE, "%s", err);
+		in.evidence_file = wfile;
+		for (size_t i = 0; i < nfiles; i++)
+			if (again[i])
+				fclose(again[i]);
+	}
 	report_write(stdout, &in);
+	json_decref(in.evidence_map);
 
 	int failures = 0;
 	for (size_t i = 0; i < nv; i++)

@@ -151,6 +151,15 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	}
 }
 
+void pipeline_tick(u64 now_us)
+{
+	if (now_us > file_last_us)
+		file_last_us = now_us;
+	flow_expire(ft, file_last_us);
+	dns_expire(file_last_us);
+	next_expire_us = file_last_us + EXPIRE_EVERY_US;
+}
+
 void pipeline_file_end(void)
 {
 	/* Frame numbers are per file, so state never crosses a file boundary. */

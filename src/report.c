@@ -92,6 +92,10 @@ static json_t *summary_json(const struct report_input *in)
 	/* Additions to the contract (OUTPUT.md allows new fields). */
 	json_object_set_new(o, "flows_evicted", json_integer((json_int_t)st->flows_evicted));
 	json_object_set_new(o, "findings_dropped", json_integer((json_int_t)st->findings_dropped));
+	if (in->evidence_file) {
+		json_object_set_new(o, "evidence_file", json_string(in->evidence_file));
+		json_object_set(o, "evidence_map", in->evidence_map ? in->evidence_map : json_array());
+	}
 	json_object_set_new(o, "undecoded", json_pack("{s:I,s:I,s:I}", "truncated", (json_int_t)st->dec[1],
 	                                              "invalid", (json_int_t)st->dec[2],
 	                                              "not_ip", (json_int_t)st->dec[3]));
@@ -115,9 +119,46 @@ static void put_json(FILE *out, json_t *o)
 	json_decref(o);
 }
 
+void report_stream_findings(FILE *out, const char **files, size_t *next)
+{
+	for (; *next < findings_count(); (*next)++) {
+		const struct finding *f = findings_get(*next);
+		if (services_in_scope(f->group))
+			put_json(out, report_finding_json(f, files));
+	}
+	fflush(out);
+}
+
+void report_status(FILE *out, const struct verdict *v, size_t nv, const struct run_stats *st,
+                   int tty)
+{
+	char t[TIME_STRLEN];
+	if (g_opts.format == OUT_JSON) {
+		for (size_t i = 0; i < nv; i++)
+			put_json(out, verdict_json(&v[i]));
+		fflush(out);
+		return;
+	}
+	static size_t last_lines;
+	if (tty && last_lines)
+		fprintf(out, "\033[%zuA\033[J", last_lines); /* redraw the block in place */
+	fprintf(out, "%s  %llu packets, %llu flows, %llu dropped by the kernel\n",
+	        time_fmt(st->last_us, t), (unsigned long long)st->packets,
+	        (unsigned long long)st->flows, (unsigned long long)st->dropped);
+	for (size_t i = 0; i < nv; i++) {
+		u32 seen = 0, failed = 0;
+		for (int c = 0; c < CAT_N; c++)
+			seen += v[i].seen[c], failed += v[i].failed[c];
+		fprintf(out, "  %-14s %-9s %-9s %u/%u failed\n", v[i].group, status_name(v[i].status),
+		        v[i].status == ST_HEALTHY ? "" : attribution_name(v[i].attribution), failed, seen);
+	}
+	last_lines = nv + 1;
+	fflush(out);
+}
+
 static void write_json(FILE *out, const struct report_input *in)
 {
-	for (size_t i = 0; i < findings_count(); i++) {
+	for (size_t i = in->first_finding; i < findings_count(); i++) {
 		const struct finding *f = findings_get(i);
 		if (services_in_scope(f->group))
 			put_json(out, report_finding_json(f, in->files));

@@ -37,6 +37,21 @@ u64 cap_packets(const struct cap_src *s); /* records read, filtered or not */
 u64 cap_bytes(const struct cap_src *s);   /* their wire lengths */
 int cap_linktype(const struct cap_src *s);
 
+/* Opens interface iface ("any" allowed) for live capture: snaplen large
+ * enough for certificates, a large kernel buffer, immediate mode off, bpf
+ * applied. Needs root (or CAP_NET_RAW); on failure NULL with err. */
+struct cap_src *cap_open_live(const char *iface, u16 idx, const char *bpf, char *err,
+                              size_t errlen);
+
+/* Reads every live source until *stop is set or count packets were read
+ * (0: no limit), calling cb per packet and tick(user, now_us) about every
+ * tick_us of wall time, packets or not. Returns 0, or -1 with cap_error(). */
+int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
+                  void (*tick)(void *user, u64 now_us), u64 tick_us,
+                  volatile int *stop, u64 count);
+/* Kernel drops of a live source so far (pcap_stats), 0 for files. */
+u64 cap_dropped(const struct cap_src *s);
+
 /* Closes s; NULL is allowed. */
 void cap_close(struct cap_src *s);
 

@@ -21,6 +21,8 @@ struct run_stats {
 int pipeline_init(char *err, size_t errlen);
 /* The capture callback: one packet through every stage. */
 void pipeline_packet(void *user, const struct cap_pkt *cp);
+/* Live: housekeeping at wall time now_us (timeouts while no packet comes). */
+void pipeline_tick(u64 now_us);
 /* End of one input file: flush flows (frames are per file). */
 void pipeline_file_end(void);
 /* End of all input: final timeouts. */

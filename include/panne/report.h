@@ -15,11 +15,21 @@ struct report_input {
 	size_t nerrors;
 	const struct verdict *v;
 	size_t nv;
+	size_t first_finding; /* findings before this one were already streamed */
+	const char *evidence_file; /* -w output, or NULL */
+	json_t *evidence_map;      /* its frames: [{file, frame, evidence_frame}] */
 };
 
 /* Writes the whole report (findings in scope, verdicts, summary) to out in
  * g_opts.format. */
 void report_write(FILE *out, const struct report_input *in);
+/* Live: writes the findings in scope from *next on as JSON lines, and
+ * advances *next. */
+void report_stream_findings(FILE *out, const char **files, size_t *next);
+/* Live: one compact status line per service (text), or the verdicts as
+ * JSON lines; on a terminal the text block is redrawn in place. */
+void report_status(FILE *out, const struct verdict *v, size_t nv, const struct run_stats *st,
+                   int tty);
 /* One finding as a JSON object (owned by the caller). */
 json_t *report_finding_json(const struct finding *f, const char **files);
 

@@ -1,0 +1,75 @@
+#!/bin/sh
+# live.sh PANNE: panne -i on a gateway in network namespaces (real unbound,
+# nginx, curl) while the client meets a gateway REJECT rule and then a
+# stopped resolver. Checks the findings and verdicts printed live, that
+# panne ran unprivileged after start, and that the same traffic written by
+# tcpdump and read offline gives the same findings. Root only.
+set -u
+PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+if [ "$(id -u)" -ne 0 ]; then
+	echo "live: skipped: needs root for network namespaces"
+	exit 0
+fi
+for t in unbound nginx curl tcpdump; do
+	command -v $t >/dev/null 2>&1 || { echo "live: $t is missing (make deps installs it)"; exit 1; }
+done
+OUT=$(mktemp -d)
+. tests/netns/livenet.sh
+trap 'cleanup; rm -rf "$K" "$OUT"' EXIT INT TERM
+chmod 755 "$OUT"
+reset_world
+certs
+zones_plain; unbound_start; nginx_start
+inG iptables -A FORWARD -d $SPOTIFY -p tcp -j REJECT --reject-with tcp-reset
+
+inG tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/null 2>&1 &
+TCPDUMP=$!
+ip netns exec $G "$PANNE" -i g0 -T json -G 2 -t 20 -Z nobody --ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
+PID=$!
+sleep 2
+uid=$(awk '/^Uid:/ {print $2}' /proc/$PID/status 2>/dev/null)
+fetch https://www.netflix.com/
+fetch https://open.spotify.com/        # the gateway answers with a reset
+kill "$(cat $T/unbound.pid)" 2>/dev/null
+sleep 0.5
+fetch https://discord.com/             # no resolver any more: ICMP port unreachable
+wait $PID
+prc=$?
+sleep 0.5
+kill -TERM $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
+
+rc=0
+fail() { echo "live: $*"; rc=1; }
+[ -n "$uid" ] && [ "$uid" != 0 ] || fail "panne still ran as uid '${uid:-?}' after start"
+[ "$prc" = 1 ] || { fail "exit status $prc, expected 1"; cat "$OUT/live.err"; }
+python3 - "$OUT/live.json" <<'EOP' || rc=1
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+kinds = {(o["service"], o["kind"], o["origin"]) for o in lines if o["type"] == "finding"}
+verdicts = [o for o in lines if o["type"] == "verdict"]
+final = {o["service"]: o for o in verdicts}
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print("live: missing:", what); ok = False
+need(("spotify", "refused", "local") in kinds, "spotify refused by a local device")
+need(any(k[0] == "discord" and k[1] == "icmp_unreachable" for k in kinds), "discord's lookup answered ICMP unreachable")
+need(final.get("spotify", {}).get("attribution") == "local", "spotify verdict attributed local")
+need(final.get("netflix", {}).get("status") == "healthy", "netflix healthy")
+need(len(verdicts) > len(final), "verdicts printed at intervals (-G), not only at the end")
+need(lines[-1]["type"] == "summary", "a summary as the last line")
+sys.exit(0 if ok else 1)
+EOP
+# The same traffic, offline: the same findings.
+"$PANNE" -r "$OUT/live.pcap" -T json --ca-file "$K/ca.pem" >"$OUT/offline.json" 2>/dev/null
+python3 - "$OUT/live.json" "$OUT/offline.json" <<'EOP' || rc=1
+import json, sys
+def f(p):
+    return sorted((o["service"] or "", o["kind"], o["client_port"] or 0) for o in map(json.loads, open(p)) if o["type"] == "finding")
+a, b = f(sys.argv[1]), f(sys.argv[2])
+if a != b:
+    print("live: live and offline findings differ:\n  live:    %s\n  offline: %s" % (a, b)); sys.exit(1)
+print("live: %d findings, the same live and offline" % len(a))
+EOP
+exit $rc
