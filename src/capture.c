@@ -2,7 +2,9 @@
  * numbers counted over every record so that they match Wireshark's. */
 #include <errno.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,12 +88,19 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 
 	cp.linktype = s->linktype;
 	cp.file = s->idx;
+	/* Long runs show progress on a terminal, never on stdout. */
+	struct stat sb;
+	FILE *fp = pcap_file(s->p);
+	off_t total = fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) ? sb.st_size : 0;
+	int progress = total > (64 << 20) && isatty(STDERR_FILENO);
 	/* The filter runs here, not in libpcap, so that filtered-out records
 	 * still count toward frame numbers. */
 	while ((rc = pcap_next_ex(s->p, &h, &data)) == 1) {
 		frame++;
 		s->packets++;
 		s->bytes += h->len;
+		if (progress && !(frame & 0x3ffff))
+			fprintf(stderr, "\rpanne: %s %3d%%", s->path, (int)(ftello(fp) * 100 / total));
 		if (s->has_filter && !pcap_offline_filter(&s->prog, h, data))
 			continue;
 		cp.data = data;
@@ -101,6 +110,8 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 		cp.frame = frame;
 		cb(user, &cp);
 	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
 	if (rc == PCAP_ERROR) {
 		snprintf(s->error, sizeof s->error,
 		         "%s: frame %u: damaged capture (%s); results up to frame %u are reported",
