@@ -220,6 +220,19 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		v->confidence *= 0.6; /* one weak signal is not a diagnosis */
 	if (v->confidence > 0.95)
 		v->confidence = 0.95;
+	/* An unreliable capture lowers confidence rather than mislead. */
+	const struct capture_quality *q = findings_quality();
+	if (q->tcp_conns >= 4 && q->tcp_one_way * 2 > q->tcp_conns) {
+		v->confidence *= 0.5;
+		because(&t, best, 0, "the capture looks one-directional (%llu of %llu connections show no packet back while the client kept sending): silence may be the capture's, confidence halved",
+		        (unsigned long long)q->tcp_one_way, (unsigned long long)q->tcp_conns);
+	}
+	if (q->dropped) {
+		v->confidence *= 0.8;
+		because(&t, best, 0, "the kernel dropped %llu packets during the capture: some exchanges may be missing", (unsigned long long)q->dropped);
+	}
+	if (q->backscatter && best == AT_ATTACK)
+		because(&t, best, 0, "%llu SYN-ACKs or resets answered no SYN of ours: backscatter of someone else's spoofed traffic, not a failure here", (unsigned long long)q->backscatter);
 	if (!json_array_size(t.reasons))
 		because(&t, AT_UNKNOWN, 0, "exchanges failed without a finding that says where");
 	v->reasons = t.reasons;

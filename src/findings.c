@@ -80,6 +80,9 @@ static size_t n_groups, cap_groups;
 static u32 *gidx;
 static size_t gidx_size;
 
+static struct capture_quality quality;
+struct capture_quality *findings_quality(void) { return &quality; }
+
 void findings_init(void)
 {
 	findings_reset();
@@ -93,6 +96,7 @@ void findings_reset(void)
 	store = NULL;
 	n_store = cap_store = 0;
 	n_dropped = 0;
+	memset(&quality, 0, sizeof quality);
 	free(groups);
 	groups = NULL;
 	n_groups = cap_groups = 0;

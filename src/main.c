@@ -11,6 +11,7 @@
 #include "panne/config.h"
 #include "panne/diagnose.h"
 #include "panne/evidence.h"
+#include "panne/findings.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
 #include "panne/privs.h"
@@ -128,6 +129,7 @@ static void live_tick(void *user, u64 now_us)
 	st->dropped = 0;
 	for (size_t i = 0; i < ls->n; i++)
 		st->dropped += cap_dropped(ls->src[i]);
+	findings_quality()->dropped = st->dropped;
 	if (g_opts.format == OUT_JSON)
 		report_stream_findings(stdout, ls->names, &ls->streamed);
 	if (now_us >= ls->next_status_us) {
@@ -181,6 +183,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 	st->dropped = 0;
 	for (size_t i = 0; i < n; i++)
 		st->dropped += cap_dropped(src[i]);
+	findings_quality()->dropped = st->dropped;
 	pipeline_file_end();
 	pipeline_finish();
 	size_t nv;

@@ -40,8 +40,18 @@ static void on_flow_end(void *user, struct flow *f, int why)
 		break;
 	}
 	f->app_state = NULL;
-	if (f->proto == IPPROTO_TCP_)
+	if (f->proto == IPPROTO_TCP_) {
+		struct capture_quality *q = findings_quality();
+		if (f->syn_count) {
+			q->tcp_conns++;
+			/* Data or acks from the client after its SYN, never a packet back. */
+			q->tcp_one_way += !f->side[DIR_S2C].pkts && f->side[DIR_C2S].pkts > f->syn_count;
+		} else if (!f->side[DIR_C2S].pkts && f->side[DIR_S2C].pkts &&
+		           (f->synack_us || f->rst_count)) {
+			q->backscatter++;
+		}
 		tcp_flow_end(f, file_last_us);
+	}
 }
 
 int pipeline_init(char *err, size_t errlen)

@@ -93,6 +93,17 @@ size_t findings_groups(void);
 const struct group_stats *findings_group(size_t i);
 const struct group_stats *findings_group_find(const char *group);
 
+/* How far the capture itself can be trusted, set by the capture stages and
+ * read by diagnose: TCP connections seen in one direction only (a missing
+ * direction, asymmetric routing or a mirror port), and kernel drops. */
+struct capture_quality {
+	u64 tcp_conns;      /* connections that began with a SYN */
+	u64 tcp_one_way;    /* ... of which nothing came back nor was answered */
+	u64 backscatter;    /* SYN-ACKs or resets to nobody's SYN */
+	u64 dropped;        /* packets the kernel dropped (live) */
+};
+struct capture_quality *findings_quality(void);
+
 void findings_init(void);
 void findings_reset(void);  /* frees everything (tests, fuzzing) */
 

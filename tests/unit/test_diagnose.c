@@ -135,6 +135,25 @@ static void named_but_absent_service_is_unseen(void **s)
 	g_opts.scope_list = NULL;
 }
 
+static void one_directional_capture_lowers_confidence(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_TCP, "discord.com", "198.51.100.30", 2, 2);
+	emit(K_SYN_TIMEOUT, "discord.com", "198.51.100.30", O_UNKNOWN, 5);
+	exchanges(CAT_TCP, "example.org", "198.51.100.50", 6, 0);
+	struct verdict *v = diagnose_run(&n);
+	double sure = find_v(v, n, "discord")->confidence;
+	diagnose_free(v, n);
+	findings_quality()->tcp_conns = 10;
+	findings_quality()->tcp_one_way = 8;
+	v = diagnose_run(&n);
+	const struct verdict *d = find_v(v, n, "discord");
+	assert_true(d->confidence <= sure / 2 + 1e-9);
+	assert_non_null(strstr(json_string_value(json_array_get(d->reasons, json_array_size(d->reasons) - 1)), "one-directional"));
+	diagnose_free(v, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +164,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reset_from_near_the_client_is_local, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(services_failing_together_on_one_server_share_an_upstream, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(named_but_absent_service_is_unseen, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(one_directional_capture_lowers_confidence, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests_name("diagnose", tests, NULL, NULL);
 }
