@@ -355,6 +355,18 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 		if (s)
 			s->completed++;
 	}
+	/* A reset after a FIN is a way to finish, and a client's own reset is
+	 * the application's choice: neither is a failure, unless the reset's
+	 * TTL says its sender was not who it claims. */
+	if (f->rst_frame && f->synack_us && !f->reported) {
+		u32 fin = f->side[0].fin_frame ? f->side[0].fin_frame : f->side[1].fin_frame;
+		if (f->side[1].fin_frame && f->side[1].fin_frame < fin)
+			fin = f->side[1].fin_frame;
+		u8 own = f->side[f->rst_dir].ttl_first;
+		int consistent = !own || (hops(f->rst_ttl) - hops(own) <= 1 && hops(own) - hops(f->rst_ttl) <= 1);
+		if (consistent && f->post_rst_data < 2 && ((fin && fin < f->rst_frame) || f->rst_dir == DIR_C2S))
+			f->reported = 1;
+	}
 	if (f->rst_frame && f->synack_us && !f->reported) {
 		struct finding fd;
 		const char *why;

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "panne/config.h"
 #include "panne/cursor.h"
@@ -27,6 +28,8 @@
 #define HT_CLIENT_HELLO 1
 #define HT_SERVER_HELLO 2
 #define HT_CERTIFICATE 11
+
+#define STALE_STORE_S (365 * 86400u) /* older captures: unknown issuers not judged */
 
 struct tls_dir {
 	u8 *buf;        /* handshake message reassembly */
@@ -59,6 +62,7 @@ struct cert_cache {
 	char subject[160], issuer[160];
 	char not_before[64], not_after[64];
 	char sans[256];
+	u8 private_pki;        /* the chain's own root belongs to the leaf's organisation */
 };
 
 static X509_STORE *store;
@@ -276,6 +280,25 @@ static void sans_str(X509 *x, char *out, size_t outsz)
 }
 
 /* Verifies a chain for sni at time ts; fills a cache entry. */
+/* First word of the O= of n, lowercased: "Netflix, Inc." -> "netflix". */
+static void org_word(X509_NAME *n, char *out, size_t outsz)
+{
+	char o[128] = "";
+	size_t k = 0;
+	out[0] = 0;
+	if (!n || X509_NAME_get_text_by_NID(n, NID_organizationName, o, sizeof o) <= 0)
+		return;
+	for (const char *p = o; *p && k + 1 < outsz; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			out[k++] = *p;
+		else if (*p >= 'A' && *p <= 'Z')
+			out[k++] = (char)(*p - 'A' + 'a');
+		else if (k)
+			break;
+	}
+	out[k] = 0;
+}
+
 static void verify_chain(STACK_OF(X509) *chain, const char *sni, u64 ts_us, struct cert_cache *cc)
 {
 	X509 *leaf = sk_X509_value(chain, 0);
@@ -296,6 +319,15 @@ static void verify_chain(STACK_OF(X509) *chain, const char *sni, u64 ts_us, stru
 		X509_VERIFY_PARAM_set_time(vp, t);
 		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_SERVER);
 		cc->verify_err = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+	}
+	/* An application's own PKI (a pinned private root of the same company)
+	 * is not trusted publicly by design. */
+	if (cc->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN && sk_X509_num(chain) > 1) {
+		char a[32], b[32];
+		X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
+		org_word(X509_get_subject_name(leaf), a, sizeof a);
+		org_word(X509_get_subject_name(root), b, sizeof b);
+		cc->private_pki = a[0] && strcmp(a, b) == 0;
 	}
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
@@ -373,8 +405,14 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 		findings_emit(&fd);
 		failed = 1;
 	}
+	/* Today's CA store no longer holds the roots of a years-old capture: an
+	 * unknown issuer then says more about the store than about the server. */
+	int stale = (cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	             cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) &&
+	            (u64)time(NULL) > ts / 1000000 + STALE_STORE_S;
+	stale |= cc->private_pki;
 	if (cc->verify_err != X509_V_OK && cc->verify_err != X509_V_ERR_CERT_HAS_EXPIRED &&
-	    cc->verify_err != X509_V_ERR_CERT_NOT_YET_VALID) {
+	    cc->verify_err != X509_V_ERR_CERT_NOT_YET_VALID && !stale) {
 		tls_finding_base(&fd, K_CERT_UNTRUSTED, f, t, ts, frame);
 		fd.origin = O_UNKNOWN;
 		/* Interception: the name verified before with another certificate, or
@@ -384,7 +422,10 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 			finding_add_ev(&fd, sl->frame);
 			json_object_set_new(fd.detail, "interception",
 			                    json_sprintf("differs from the certificate that verified for this name in frame %u", sl->frame));
-		} else if (services_of_name(sni)) {
+		} else if (services_of_name(sni) && (cc->verify_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+		                                     cc->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)) {
+			/* An unknown issuer alone may be an old capture read with today's
+			 * CA store; a self-made root for a streaming service is not. */
 			fd.origin = O_ONPATH;
 			json_object_set_new(fd.detail, "interception",
 			                    json_string("a streaming service's certificate that public CAs do not vouch for"));
