@@ -380,7 +380,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 		if (f->post_rst_data >= 2) {
 			k = K_RST_INJECTION;
 			reason = "data from the same side kept flowing after the reset";
-		} else if (f->rst_dir == DIR_S2C && exp && (d > 1 || d < -1) && origin == O_ONPATH) {
+		} else if (exp && (d > 1 || d < -1) && origin == O_ONPATH) {
 			k = K_RST_INJECTION;
 			reason = "TTL inconsistent with the server's own packets";
 		}

@@ -76,16 +76,20 @@ static void reset_sender_is_told_apart(void **s)
 	struct tframe f;
 	(void)s;
 	established(40005, 57);
-	t_tcp(&f, C, 40005, S, 443, 101, 905, TH_RST, NULL, 0, 64);
+	t_tcp(&f, C, 40005, S, 443, 101, 905, TH_RST, NULL, 0, 64); /* the client's own choice */
 	t_feed(&f, T0 + 400);
 	established(40006, 57);
 	t_tcp(&f, S, 443, C, 40006, 905, 101, TH_RST, NULL, 0, 57);
 	t_feed(&f, T0 + 500);
+	established(40008, 57);
+	t_tcp(&f, C, 40008, S, 443, 101, 905, TH_RST, NULL, 0, 40); /* claims the client, 24 hops away */
+	t_feed(&f, T0 + 600);
 	pipeline_file_end();
-	assert_int_equal(t_count(K_RST), 2);
-	assert_string_equal(json_string_value(json_object_get(t_find(K_RST, 0)->detail, "sender")), "client");
-	assert_string_equal(json_string_value(json_object_get(t_find(K_RST, 1)->detail, "sender")), "server");
-	assert_int_equal(t_find(K_RST, 1)->origin, O_SERVER);
+	assert_int_equal(t_count(K_RST), 1);
+	assert_string_equal(json_string_value(json_object_get(t_find(K_RST, 0)->detail, "sender")), "server");
+	assert_int_equal(t_find(K_RST, 0)->origin, O_SERVER);
+	assert_int_equal(t_count(K_RST_INJECTION), 1);
+	assert_string_equal(json_string_value(json_object_get(t_find(K_RST_INJECTION, 0)->detail, "sender")), "client");
 }
 
 static void reset_with_data_still_flowing_is_injected(void **s)
