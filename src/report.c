@@ -233,6 +233,29 @@ static void write_text(FILE *out, const struct report_input *in)
 		for (size_t r = 0; r < nr; r++)
 			fprintf(out, "  - %s\n", json_string_value(json_array_get(v->reasons, r)));
 	}
+	/* The paragraph a person reads first when in a hurry. */
+	size_t nbad = 0, ngood = 0;
+	for (size_t i = 0; i < in->nv; i++)
+		in->v[i].status == ST_DEGRADED || in->v[i].status == ST_FAILING ? nbad++ : ngood++;
+	if (in->nv) {
+		fprintf(out, "\nVerdict: ");
+		if (!nbad)
+			fprintf(out, "every service in scope worked (%zu seen).", ngood);
+		for (size_t i = 0, k = 0; i < in->nv; i++) {
+			const struct verdict *v = &in->v[i];
+			if (v->status != ST_DEGRADED && v->status != ST_FAILING)
+				continue;
+			fprintf(out, "%s%s is %s; the evidence points %s%s (confidence %.2f)", k++ ? "; " : "",
+			        v->group, status_name(v->status),
+			        v->attribution == AT_UPSTREAM ? "upstream, to the service's side" :
+			        v->attribution == AT_LOCAL ? "to the local side (resolver, gateway, firewall or uplink)" :
+			        v->attribution == AT_ATTACK ? "to something attack-like on the path" : "nowhere clear",
+			        "", v->confidence);
+		}
+		if (nbad)
+			fprintf(out, ". %zu other service%s worked.", ngood, ngood == 1 ? "" : "s");
+		fputc('\n', out);
+	}
 	if (in->damaged)
 		for (size_t i = 0; i < in->nerrors; i++)
 			fprintf(out, "\nDAMAGED INPUT: %s\n", in->errors[i]);
