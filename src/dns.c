@@ -131,6 +131,18 @@ static void list_unlink(u32 i)
 		tail = t->prev;
 }
 
+static void list_push_head(u32 i)
+{
+	struct txn *t = &tx[i];
+	t->prev = NIL;
+	t->next = head;
+	if (head != NIL)
+		tx[head].prev = i;
+	head = i;
+	if (tail == NIL)
+		tail = i;
+}
+
 /* Removes transaction i from the index (backward shift) and the age list. */
 static void txn_free(u32 i)
 {
@@ -242,13 +254,7 @@ static u32 txn_new(const struct flow *f, u16 id, const struct packet *pk)
 	while (slots[s])
 		s = (s + 1) & mask;
 	slots[s] = i + 1;
-	t->prev = NIL;
-	t->next = head;
-	if (head != NIL)
-		tx[head].prev = i;
-	head = i;
-	if (tail == NIL)
-		tail = i;
+	list_push_head(i);
 	n++;
 	return i;
 }
@@ -450,13 +456,7 @@ static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 			t->qframes[t->nqf++] = pk->frame;
 		t->last_q_us = pk->ts_us;
 		list_unlink(i); /* back to the newest end: expiry walks from the oldest */
-		t->prev = NIL;
-		t->next = head;
-		if (head != NIL)
-			tx[head].prev = i;
-		head = i;
-		if (tail == NIL)
-			tail = i;
+		list_push_head(i);
 		return;
 	}
 	if (i != NIL)

@@ -30,6 +30,17 @@ static const struct verdict *find_v(const struct verdict *v, size_t n, const cha
 	return NULL;
 }
 
+/* The attribution diagnose gives group, for tests with one question. */
+static int attribution_of(const char *group)
+{
+	size_t n;
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *g = find_v(v, n, group);
+	int a = g ? g->attribution : -1;
+	diagnose_free(v, n);
+	return a;
+}
+
 static void errors_from_one_service_while_others_work_is_upstream(void **s)
 {
 	size_t n;
@@ -70,36 +81,27 @@ static void silence_everywhere_is_local(void **s)
 
 static void silence_for_one_service_only_is_upstream(void **s)
 {
-	size_t n;
 	(void)s;
 	exchanges(CAT_TCP, "discord.com", "198.51.100.30", 2, 2);
 	emit(K_SYN_TIMEOUT, "discord.com", "198.51.100.30", O_UNKNOWN, 5);
 	exchanges(CAT_TCP, "example.org", "198.51.100.50", 6, 0);
-	struct verdict *v = diagnose_run(&n);
-	assert_int_equal(find_v(v, n, "discord")->attribution, AT_UPSTREAM);
-	diagnose_free(v, n);
+	assert_int_equal(attribution_of("discord"), AT_UPSTREAM);
 }
 
 static void injected_answers_are_attack_like(void **s)
 {
-	size_t n;
 	(void)s;
 	exchanges(CAT_DNS, "www.netflix.com", "192.168.1.1", 1, 1);
 	emit(K_DNS_INJECTION, "www.netflix.com", "192.168.1.1", O_ONPATH, 7);
-	struct verdict *v = diagnose_run(&n);
-	assert_int_equal(find_v(v, n, "netflix")->attribution, AT_ATTACK);
-	diagnose_free(v, n);
+	assert_int_equal(attribution_of("netflix"), AT_ATTACK);
 }
 
 static void reset_from_near_the_client_is_local(void **s)
 {
-	size_t n;
 	(void)s;
 	exchanges(CAT_TCP, "open.spotify.com", "198.51.100.10", 1, 1);
 	emit(K_TCP_REFUSED, "open.spotify.com", "198.51.100.10", O_LOCAL, 3);
-	struct verdict *v = diagnose_run(&n);
-	assert_int_equal(find_v(v, n, "spotify")->attribution, AT_LOCAL);
-	diagnose_free(v, n);
+	assert_int_equal(attribution_of("spotify"), AT_LOCAL);
 }
 
 static void services_failing_together_on_one_server_share_an_upstream(void **s)
