@@ -408,7 +408,8 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 	/* Today's CA store no longer holds the roots of a years-old capture: an
 	 * unknown issuer then says more about the store than about the server. */
 	int stale = (cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	             cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) &&
+	             cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	             cc->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN) &&
 	            (u64)time(NULL) > ts / 1000000 + STALE_STORE_S;
 	stale |= cc->private_pki;
 	if (cc->verify_err != X509_V_OK && cc->verify_err != X509_V_ERR_CERT_HAS_EXPIRED &&

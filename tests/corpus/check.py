@@ -121,6 +121,33 @@ def expected_figures(row):
     }
 
 
+# The captures MANIFEST.md calls clean: no service may be degraded or failing.
+CLEAN = ["zeek-http-get.pcap", "zeek-tls-tls1.2.pcap", "zeek-tls-chrome-1250-x25519-kyber.pcap",
+         "zeek-tls-openjdk-zeek.org-sll2.pcap", "zeek-pcapng-multi-interface.pcapng",
+         "ndpi-spotify-tcp.pcap", "ndpi-youtubeupload.pcap", "ndpi-netflix.pcap"]
+
+
+def false_alarms(panne, corpus):
+    bad = 0
+    for name in CLEAN:
+        path = os.path.join(corpus, name)
+        if not os.path.exists(path):
+            continue
+        p = subprocess.run([panne, "-A", "-T", "json", "-r", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=300)
+        for line in p.stdout.decode().splitlines():
+            o = json.loads(line)
+            if o["type"] == "verdict" and o["status"] in ("degraded", "failing"):
+                print("FALSE ALARM %s: %s %s, %s: %s" % (name, o["service"], o["status"],
+                                                       o["attribution"], o["reasons"][:1]))
+                bad += 1
+        if p.returncode != 0:
+            print("FALSE ALARM %s: exit status %d on a clean capture" % (name, p.returncode))
+            bad += 1
+    print("corpus: %d clean captures, %d false alarms" % (len(CLEAN), bad))
+    return bad
+
+
 def main():
     panne, corpus = sys.argv[1], sys.argv[2]
     tsv = os.path.join(corpus, "EXPECTED.tsv")
@@ -159,6 +186,7 @@ def main():
             bad += 1
     print("corpus: %d files, %d figures compared, %d explained differences, %d failures"
           % (len(rows), compared, len(used), bad))
+    bad += false_alarms(panne, corpus)
     return 1 if bad else 0
 
 

@@ -32,6 +32,54 @@ tail -n 1 "$T/truncated.out" | grep -q '"errors":\["' || { echo "damaged truncat
 # A header cut inside the 24-byte file header is not a capture at all.
 head -c 20 "$src" >"$T/header-cut.pcap"
 expect header-cut 2 "header-cut.pcap" -- -r "$T/header-cut.pcap"
+# A record whose length field is absurd: named by frame, results kept.
+python3 - "$src" "$T/badlen.pcap" <<'EOP'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, n = 24, 0
+while n < 20:  # the 21st record's header gets a length no capture has
+    caplen = struct.unpack("<I", d[off + 8:off + 12])[0]
+    off += 16 + caplen
+    n += 1
+d = d[:off + 8] + struct.pack("<II", 0x7fffffff, 0x7fffffff) + d[off + 16:]
+open(sys.argv[2], "wb").write(d)
+EOP
+expect bad-record-length 3 "badlen.pcap: frame 21" -- -r "$T/badlen.pcap" -T json
+grep -q '"packets":20,' "$T/bad-record-length.out" || { echo "damaged bad-record-length: the 20 good records should be reported"; rc=1; }
+# Packets cut by a small snaplen are counted as truncated, never read past.
+python3 - "$src" "$T/snap.pcap" <<'EOP'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+out = bytearray(d[:16] + struct.pack("<I", 60) + d[20:24])
+off = 24
+while off + 16 <= len(d):
+    ts, us, caplen, wire = struct.unpack("<IIII", d[off:off + 16])
+    keep = min(caplen, 60)
+    out += struct.pack("<IIII", ts, us, keep, wire) + d[off + 16:off + 16 + keep]
+    off += 16 + caplen
+open(sys.argv[2], "wb").write(out)
+EOP
+"$PANNE" -r "$T/snap.pcap" -T json >"$T/snap.out" 2>"$T/snap.err"; src_rc=$?
+[ $src_rc -le 1 ] || { echo "damaged snaplen: exit $src_rc"; cat "$T/snap.err"; rc=1; }
+tail -n 1 "$T/snap.out" | grep -q '"damaged":false' || { echo "damaged snaplen: a short snaplen is not damage"; rc=1; }
+# pcapng with a block type nobody knows: skipped, the rest read.
+python3 - "$T/unknown-block.pcapng" <<'EOP'
+import struct, sys
+def block(t, body):
+    body += b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", t, n) + body + struct.pack("<I", n)
+shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+idb = block(1, struct.pack("<HHI", 1, 0, 65535))
+eth = b"\x00" * 12 + b"\x08\x00"
+ip = bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) + b"\x13\x88\x00\x35\x00\x08\x00\x00"
+pkt = eth + ip
+epb = block(6, struct.pack("<IIIII", 0, 0, 1, len(pkt), len(pkt)) + pkt)
+odd = block(0x0BADBEEF, b"nobody knows this block")
+open(sys.argv[1], "wb").write(shb + idb + epb + odd + epb)
+EOP
+"$PANNE" -r "$T/unknown-block.pcapng" -A -T json >"$T/ub.out" 2>"$T/ub.err"
+tail -n 1 "$T/ub.out" | grep -q '"packets":2,' || { echo "damaged pcapng: the unknown block should be skipped and both packets read"; cat "$T/ub.err"; rc=1; }
 expect bad-filter 2 "filter" -- -r "$src" 'tcp port nonsense'
 expect bad-option 2 "usage" -- --no-such-option
 expect bad-format 2 "-T" -- -r "$src" -T xml
