@@ -35,6 +35,7 @@ static const struct kind_tok kinds[K_N] = {
 	{ K_CERT_EXPIRED, CAT_TLS, "cert_expired" },
 	{ K_TLS_TIMEOUT, CAT_TLS, "tls_timeout" },
 	{ K_HTTP_5XX, CAT_HTTP, "http_5xx" },
+	{ K_SNI_FILTERED, CAT_TLS, "sni_filtered" },
 };
 
 static const char *cat_names[CAT_N] = { "dns", "tcp", "tls", "http" };

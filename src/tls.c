@@ -78,6 +78,24 @@ struct seen_leaf {
 #define SEEN_CAP 1024
 static struct seen_leaf *seen;
 
+/* The last handshake that completed with each server address, by name:
+ * a handshake cut right after its ClientHello where another name works on
+ * the same address was cut for its name (SNI filtering). */
+struct done_on {
+	struct addr srv;
+	u32 name_id, frame;
+};
+#define DONE_CAP 1024
+static struct done_on *done_on;
+
+static struct done_on *done_slot(const struct addr *a)
+{
+	u32 h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->b[i]) * 16777619u;
+	return &done_on[h % DONE_CAP];
+}
+
 static const char *alert_names[256] = {
 	[0] = "close_notify", [10] = "unexpected_message", [20] = "bad_record_mac",
 	[21] = "decryption_failed", [22] = "record_overflow", [30] = "decompression_failure",
@@ -125,6 +143,7 @@ int tls_init(const char *ca_file, char *err, size_t errlen)
 	}
 	cache = xcalloc(CERT_CACHE_CAP, sizeof *cache);
 	seen = xcalloc(SEEN_CAP, sizeof *seen);
+	done_on = xcalloc(DONE_CAP, sizeof *done_on);
 	return 0;
 }
 
@@ -134,6 +153,8 @@ void tls_reset(void)
 	cache = NULL;
 	free(seen);
 	seen = NULL;
+	free(done_on);
+	done_on = NULL;
 }
 
 int tls_detect(const u8 *p, u32 n)
@@ -552,6 +573,12 @@ static void check_done(struct flow *f, struct tls_state *t)
 		t->done = 1;
 		count_once(f, t, 0);
 		f->app_done = 1;
+		if (done_on && f->name_id) {
+			struct done_on *d = done_slot(&f->srv);
+			d->srv = f->srv;
+			d->name_id = f->name_id;
+			d->frame = t->sh_frame;
+		}
 	}
 }
 
@@ -635,6 +662,27 @@ void tls_flow_end(struct flow *f, u64 now_us)
 	struct tls_state *t = f->app_state;
 	if (!t)
 		return;
+	/* Cut right after the ClientHello (a reset, or silence) while another
+	 * name completes on the same address: the name is what was refused. */
+	struct done_on *d = done_on ? done_slot(&f->srv) : NULL;
+	if (t->ch_seen && !t->sh_seen && !t->failed && !t->counted && d && d->name_id &&
+	    d->name_id != f->name_id && f->name_id && addr_eq(&d->srv, &f->srv) &&
+	    (f->tcp_state == TCPS_RESET || now_us >= t->ch_us + g_opts.tls_timeout_us)) {
+		struct finding fd;
+		int reset = f->tcp_state == TCPS_RESET;
+		tls_finding_base(&fd, K_SNI_FILTERED, f, t, reset ? f->rst_us : t->ch_us + g_opts.tls_timeout_us,
+		                 t->ch_frame);
+		if (reset)
+			finding_add_ev(&fd, f->rst_frame);
+		finding_add_ev(&fd, d->frame);
+		fd.origin = O_ONPATH;
+		json_object_set_new(fd.detail, "cut_by", json_string(reset ? "reset" : "silence"));
+		json_object_set_new(fd.detail, "works_for", json_string(names_get(d->name_id)));
+		json_object_set_new(fd.detail, "works_frame", json_integer(d->frame));
+		findings_emit(&fd);
+		count_once(f, t, 1);
+		f->reported = 1; /* the reset is this finding's evidence, not a finding of its own */
+	}
 	if (t->ch_seen && !t->done && !t->failed && !t->counted) {
 		/* Stalled: neither completed nor failed in TLS; a reset is tcp's finding. */
 		if (f->tcp_state != TCPS_RESET && now_us >= t->ch_us + g_opts.tls_timeout_us) {

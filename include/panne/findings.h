@@ -32,6 +32,7 @@ enum kind {
 	K_CERT_EXPIRED,
 	K_TLS_TIMEOUT,
 	K_HTTP_5XX,
+	K_SNI_FILTERED,     /* handshake cut after the ClientHello, other names work on that server */
 	K_N
 };
 

@@ -90,7 +90,7 @@ def check(kind, detail, d, frame_no):
         return None if proto == "tcp" and b"\x15\x03" in pl else "no TLS alert record"
     if kind in ("cert_untrusted", "cert_mismatch", "cert_expired"):
         return None if proto == "tcp" and b"\x16\x03" in pl else "no TLS handshake record"
-    if kind == "tls_timeout":
+    if kind in ("tls_timeout", "sni_filtered"):
         return None if proto == "tcp" and pl[:1] == b"\x16" else "not a ClientHello"
     if kind == "http_5xx":
         status = str(detail.get("status", "5"))

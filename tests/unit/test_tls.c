@@ -166,6 +166,33 @@ static void certificate_problems_are_told_apart(void **s)
 	assert_int_equal(u->frame, 4);
 }
 
+static void handshake_cut_for_one_name_while_another_works_is_sni_filtering(void **s)
+{
+	u8 r[600];
+	struct tframe f;
+	u8 ccs[6] = { 20, 3, 3, 0, 1, 1 };
+	(void)s;
+	handshake();
+	u32 n = client_hello(r, "example.org");
+	send_dir(1, r, n, T0 + 200);
+	n = server_hello(r);
+	send_dir(0, r, n, T0 + 300);
+	send_dir(1, ccs, 6, T0 + 400);
+	send_dir(0, ccs, 6, T0 + 500);
+	handshake();
+	n = client_hello(r, "open.spotify.com");
+	send_dir(1, r, n, T0 + 600);
+	t_tcp(&f, S, 443, C, cport, sseq, cseq, TH_RST | TH_ACK, NULL, 0, 60);
+	t_feed(&f, T0 + 700);
+	pipeline_file_end();
+	const struct finding *x = t_find(K_SNI_FILTERED, 0);
+	assert_non_null(x);
+	assert_string_equal(x->name, "open.spotify.com");
+	assert_string_equal(json_string_value(json_object_get(x->detail, "works_for")), "example.org");
+	assert_int_equal(x->frame, 9);
+	assert_int_equal(t_count(K_RST), 0);
+}
+
 static void hostile_records_do_not_crash(void **s)
 {
 	u8 junk[3000];
@@ -190,6 +217,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sni_names_the_flow_and_a_fatal_alert_is_reported, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(warning_unrecognized_name_is_not_a_failure, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(certificate_problems_are_told_apart, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(handshake_cut_for_one_name_while_another_works_is_sni_filtering, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(hostile_records_do_not_crash, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests_name("tls", tests, NULL, NULL);
