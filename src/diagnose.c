@@ -100,7 +100,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 
 	/* Attack-like signals: each is a thing an honest network does not do. */
 	static const int attack_kinds[] = { K_DNS_INJECTION, K_RST_INJECTION, K_SYN_FLOOD,
-		                            K_DNS_BOGUS_ANSWER, K_SNI_FILTERED };
+		                            K_DNS_BOGUS_ANSWER, K_SNI_FILTERED, K_DNS_REFLECTION };
 	for (size_t i = 0; i < sizeof attack_kinds / sizeof *attack_kinds; i++) {
 		int k = attack_kinds[i];
 		if (!g->nkind[k])
@@ -111,6 +111,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		        k == K_DNS_INJECTION ? "one query got differing answers, so something on the path answered first"
 		        : k == K_RST_INJECTION ? "resets the server did not send (TTL, IP ID or sequence do not match its packets)"
 		        : k == K_SYN_FLOOD ? "many half-open connections toward one server from many sources"
+		        : k == K_DNS_REFLECTION ? "many large or fragmented DNS answers to queries nobody here sent: this host is the target of a reflection attack"
 		        : k == K_SNI_FILTERED ? "handshakes cut right after the ClientHello while the same server completes them for other names: filtering by name on the path (censorship, or a local policy), never the service"
 		                           : "a public name was answered with a private, loopback or sinkhole address");
 	}

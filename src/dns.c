@@ -49,6 +49,22 @@ struct dns_tcp {
 	u8 seq_ok[2], broken[2];
 };
 
+/* Answers nobody here asked for, per receiver: a reflection attack's victim
+ * gets many, large or fragmented, from many resolvers. */
+#define VICTIM_CAP 64
+#define REFLECTION_MIN 50
+struct victim {
+	struct addr a;
+	u32 count, big, sources;
+	u64 bytes, first_us;
+	u32 frames[FIND_EV_MAX];
+	u8 nframes;
+	u16 file;
+	u64 srcmap[4];
+	char qname[NAME_MAX_LEN + 1];
+};
+static struct victim *victims;
+
 static struct txn *tx;
 static u32 *slots;      /* txn index + 1 */
 static u32 nslots, cap, n, free_head, head, tail;
@@ -70,10 +86,13 @@ void dns_init(void)
 	head = tail = NIL;
 	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = 0x6a09e667f3bcc909ull;
+	victims = xcalloc(VICTIM_CAP, sizeof *victims);
 }
 
 void dns_reset(void)
 {
+	free(victims);
+	victims = NULL;
 	free(tx);
 	free(slots);
 	tx = NULL;
@@ -468,6 +487,63 @@ static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 	t->qframes[t->nqf++] = pk->frame;
 }
 
+static void note_unmatched(const struct flow *f, const struct packet *pk, const struct msg *m)
+{
+	if (!victims)
+		return;
+	u32 h = 2166136261u;
+	for (int k = 0; k < 16; k++)
+		h = (h ^ f->cli.b[k]) * 16777619u;
+	struct victim *v = &victims[h % VICTIM_CAP];
+	if (!addr_eq(&v->a, &f->cli)) {
+		if (v->count >= REFLECTION_MIN)
+			return; /* a slot already holding a victim keeps it */
+		memset(v, 0, sizeof *v);
+		v->a = f->cli;
+		v->first_us = pk->ts_us;
+		v->file = pk->file;
+	}
+	v->count++;
+	v->bytes += pk->pl_wire;
+	v->big += pk->pl_wire > 512 || pk->frag == FRAG_FIRST;
+	u32 s = 2166136261u;
+	for (int k = 0; k < 16; k++)
+		s = (s ^ f->srv.b[k]) * 16777619u;
+	if (!(v->srcmap[(s >> 6) & 3] & (1ull << (s & 63)))) {
+		v->srcmap[(s >> 6) & 3] |= 1ull << (s & 63);
+		v->sources++;
+	}
+	if (v->nframes < FIND_EV_MAX)
+		v->frames[v->nframes++] = pk->frame;
+	if (!v->qname[0] && m->qname[0])
+		snprintf(v->qname, sizeof v->qname, "%s", m->qname);
+}
+
+static void reflection_findings(void)
+{
+	char a[ADDR_STRLEN];
+	for (u32 i = 0; victims && i < VICTIM_CAP; i++) {
+		struct victim *v = &victims[i];
+		if (v->count >= REFLECTION_MIN && v->big * 2 >= v->count) {
+			struct finding fd;
+			finding_init(&fd, K_DNS_REFLECTION, NULL, v->first_us, v->file, v->frames[0]);
+			for (u8 k = 1; k < v->nframes; k++)
+				finding_add_ev(&fd, v->frames[k]);
+			fd.cli = v->a;
+			fd.proto = IPPROTO_UDP_;
+			fd.origin = O_ONPATH;
+			finding_set_name(&fd, v->qname[0] ? v->qname : NULL);
+			json_object_set_new(fd.detail, "count", json_integer(v->count));
+			json_object_set_new(fd.detail, "large_or_fragmented", json_integer(v->big));
+			json_object_set_new(fd.detail, "bytes", json_integer((json_int_t)v->bytes));
+			json_object_set_new(fd.detail, "sources", json_integer(v->sources));
+			json_object_set_new(fd.detail, "target", json_string(addr_fmt(&v->a, a)));
+			findings_emit(&fd);
+		}
+		memset(v, 0, sizeof *v);
+	}
+}
+
 static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 {
 	json_t *cnames = NULL;
@@ -475,6 +551,7 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 	u32 i = find(f, m->id);
 	if (i == NIL || (m->qname[0] && tx[i].qname[0] && strcasecmp(tx[i].qname, m->qname) != 0)) {
 		stats.unmatched++;
+		note_unmatched(f, pk, m);
 		return;
 	}
 	struct txn *t = &tx[i];
@@ -663,4 +740,5 @@ void dns_finish(u64 now_us)
 		return;
 	while (tail != NIL)
 		txn_end(tail, now_us);
+	reflection_findings();
 }

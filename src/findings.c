@@ -36,6 +36,7 @@ static const struct kind_tok kinds[K_N] = {
 	{ K_TLS_TIMEOUT, CAT_TLS, "tls_timeout" },
 	{ K_HTTP_5XX, CAT_HTTP, "http_5xx" },
 	{ K_SNI_FILTERED, CAT_TLS, "sni_filtered" },
+	{ K_DNS_REFLECTION, CAT_DNS, "dns_reflection" },
 };
 
 static const char *cat_names[CAT_N] = { "dns", "tcp", "tls", "http" };

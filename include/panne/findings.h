@@ -33,6 +33,7 @@ enum kind {
 	K_TLS_TIMEOUT,
 	K_HTTP_5XX,
 	K_SNI_FILTERED,     /* handshake cut after the ClientHello, other names work on that server */
+	K_DNS_REFLECTION,   /* many large or fragmented answers to queries nobody here sent */
 	K_N
 };
 

@@ -81,6 +81,9 @@ def check(kind, detail, d, frame_no):
         if "rcode" in detail and isinstance(detail["rcode"], int) and m["rcode"] != detail["rcode"]:
             return "rcode %d, finding says %d" % (m["rcode"], detail["rcode"])
         return None
+    if kind == "dns_reflection":
+        m = dns_msg(d)
+        return None if (m and m["qr"] == 1) or proto == "udp" else "not a DNS answer"
     if kind == "dns_timeout":
         m = dns_msg(d)
         return None if m and m["qr"] == 0 else "not a DNS query"

@@ -137,6 +137,29 @@ static void dns_over_tcp_split_across_segments(void **s)
 	assert_int_equal(t_find(K_NXDOMAIN, 0)->proto, 6);
 }
 
+static void many_large_answers_to_no_query_are_one_reflection(void **s)
+{
+	u8 m[1400];
+	struct tframe f;
+	char res[32];
+	const char *addrs[80];
+	(void)s;
+	for (int i = 0; i < 80; i++)
+		addrs[i] = "192.0.2.7";
+	u32 n = t_dns(m, 1, 1, 0, "isc.org", 255, addrs, 80); /* about 1 KB */
+	for (int i = 0; i < 60; i++) {
+		snprintf(res, sizeof res, "203.0.113.%d", 1 + i % 30);
+		put16(m, (u16)(1000 + i));
+		t_udp(&f, res, 53, CLI, (u16)(20000 + i), m, n, 50);
+		t_feed(&f, T0 + (u64)i * 1000);
+	}
+	pipeline_file_end();
+	assert_int_equal(t_count(K_DNS_REFLECTION), 1);
+	const struct finding *r = t_find(K_DNS_REFLECTION, 0);
+	assert_int_equal(json_integer_value(json_object_get(r->detail, "count")), 60);
+	assert_int_equal(r->frame, 1);
+}
+
 static void hostile_messages_do_not_crash(void **s)
 {
 	u8 m[512];
@@ -171,6 +194,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(public_name_answered_with_private_address_is_bogus, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(answers_teach_the_address_map, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(dns_over_tcp_split_across_segments, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(many_large_answers_to_no_query_are_one_reflection, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(hostile_messages_do_not_crash, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
