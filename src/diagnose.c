@@ -190,6 +190,16 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		if (!g->nkind[k])
 			continue;
 		frames_of(g->group, k, fr, sizeof fr);
+		/* Both sides of the gateway were captured: they say where it stopped. */
+		json_t *gw = json_object_get(g->firstk[k]->detail, "gateway");
+		if (gw && g->firstk[k]->origin == O_LOCAL) {
+			because(&t, AT_LOCAL, 3.0, "%s (frames %s): %s", silent[i].what, fr, json_string_value(gw));
+			continue;
+		}
+		if (gw) {
+			because(&t, AT_UPSTREAM, 2.0, "%s (frames %s): %s", silent[i].what, fr, json_string_value(gw));
+			continue;
+		}
 		control(all, n, g, c, &cs, &cf);
 		if (cs == 0)
 			because(&t, AT_UNKNOWN, 1.0, "%s (frames %s); no other destination in the capture to compare with",

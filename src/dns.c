@@ -13,6 +13,7 @@
 #include "panne/findings.h"
 #include "panne/opts.h"
 #include "panne/services.h"
+#include "panne/twins.h"
 #include "panne/util.h"
 
 #define NIL UINT32_MAX
@@ -150,6 +151,15 @@ static void list_unlink(u32 i)
 		tail = t->prev;
 }
 
+/* What identifies a query on both sides of a NAT: its id and question. */
+static u32 twin_key(u16 id, const char *qname)
+{
+	u32 h = 2166136261u ^ id;
+	for (const char *p = qname; *p; p++)
+		h = (h ^ (u8)(*p | 0x20)) * 16777619u;
+	return h;
+}
+
 static void list_push_head(u32 i)
 {
 	struct txn *t = &tx[i];
@@ -235,6 +245,11 @@ static void txn_end(u32 i, u64 now_us)
 			struct finding fd;
 			finding_from_txn(&fd, K_DNS_TIMEOUT, t, t->last_q_us + g_opts.dns_timeout_us, t->qframes[0]);
 			json_object_set_new(fd.detail, "retries", json_integer(t->retries));
+			int fate = twins_fate(t->proto, &t->srv, t->sport, twin_key(t->id, t->qname), t->file);
+			if (twins_word(fate)) {
+				json_object_set_new(fd.detail, "gateway", json_string(twins_word(fate)));
+				fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;
+			}
 			findings_emit(&fd);
 			failed = 1;
 		} else {
@@ -466,6 +481,7 @@ static json_t *answer_json(const struct answer *a, u64 q_us)
 static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 {
 	stats.queries++;
+	twins_note(f->proto, &pk->dst, pk->dport, twin_key(m->id, m->qname), pk->file);
 	u32 i = find(f, m->id);
 	if (i != NIL && !tx[i].answered && strcasecmp(tx[i].qname, m->qname) == 0) {
 		struct txn *t = &tx[i];
@@ -689,6 +705,14 @@ void dns_flow_end(struct flow *f)
 	free(st->buf[1]);
 	free(st);
 	f->app_state = NULL;
+}
+
+void dns_twin_note(const struct packet *pk)
+{
+	struct msg m;
+	memset(&m, 0, sizeof m);
+	if (header_only(pk->pl, pk->pl_len, &m) == 0 && !m.qr)
+		twins_note(pk->proto, &pk->dst, pk->dport, twin_key(m.id, m.qname), pk->file);
 }
 
 int dns_icmp(struct flow *f, const struct packet *pk)

@@ -10,6 +10,7 @@
 #include "panne/capture.h"
 #include "panne/config.h"
 #include "panne/diagnose.h"
+#include "panne/explain.h"
 #include "panne/evidence.h"
 #include "panne/findings.h"
 #include "panne/opts.h"
@@ -17,6 +18,7 @@
 #include "panne/privs.h"
 #include "panne/report.h"
 #include "panne/services.h"
+#include "panne/twins.h"
 #include "panne/util.h"
 
 #define PANNE_VERSION "0.1.0"
@@ -48,6 +50,7 @@ static void usage(FILE *out)
 	        "  -Z USER            as root, run as USER once the inputs are open\n"
 	        "                     (default: panne, else nobody; root keeps root)\n"
 	        "  -v                 more detail on standard error\n"
+	        "  --explain KIND     what a kind of finding means and how to check it\n"
 	        "  -h, --help         this help\n"
 	        "  -V, --version      print the version\n"
 	        "\n"
@@ -59,7 +62,7 @@ static void usage(FILE *out)
 	        FINDINGS_CAP_DEFAULT);
 }
 
-enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS };
+enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN };
 
 /* Parses a positive number for option name, or dies naming it. */
 static unsigned long num_arg(const char *name, const char *s, unsigned long max)
@@ -165,6 +168,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 	}
 	if (privs_drop(user, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
+	twins_init((u16)n); /* two interfaces: each dropped or forwarded packet is told apart */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -214,6 +218,7 @@ int main(int argc, char **argv)
 		{ "flows", required_argument, NULL, OPT_FLOWS },
 		{ "dns-txns", required_argument, NULL, OPT_TXNS },
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
+		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -298,6 +303,8 @@ int main(int argc, char **argv)
 		case 'v':
 			g_opts.verbose++;
 			break;
+		case OPT_EXPLAIN:
+			return explain_print(stdout, stderr, optarg) == 0 ? EXIT_CLEAN : EXIT_USAGE;
 		case 'h':
 			usage(stdout);
 			return EXIT_CLEAN;

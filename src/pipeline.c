@@ -11,6 +11,7 @@
 #include "panne/pipeline.h"
 #include "panne/tcp.h"
 #include "panne/tls.h"
+#include "panne/twins.h"
 #include "panne/util.h"
 
 #define EXPIRE_EVERY_US 1000000u /* housekeeping once per second of capture time */
@@ -117,6 +118,14 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 		next_expire_us = file_last_us + EXPIRE_EVERY_US;
 	}
 
+	/* The gateway's far side is only looked at to see what left it. */
+	if (twins_far_side(pk.file)) {
+		if (pk.l4_ok && pk.proto == IPPROTO_TCP_ && (pk.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN)
+			twins_note(IPPROTO_TCP_, &pk.dst, pk.dport, pk.seq, pk.file);
+		else if (pk.l4_ok && pk.proto == IPPROTO_UDP_ && pk.dport == 53 && pk.pl_len)
+			dns_twin_note(&pk);
+		return;
+	}
 	if (pk.proto == IPPROTO_ICMP_ || pk.proto == IPPROTO_ICMPV6_) {
 		if (!pk.inner.valid)
 			return;
@@ -200,6 +209,7 @@ void pipeline_reset(void)
 	tcp_reset();
 	tls_reset();
 	http_reset();
+	twins_reset();
 	findings_reset();
 	memset(&st, 0, sizeof st);
 }

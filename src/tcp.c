@@ -7,6 +7,7 @@
 #include "panne/opts.h"
 #include "panne/services.h"
 #include "panne/tcp.h"
+#include "panne/twins.h"
 #include "panne/util.h"
 
 #define SRV_CAP 4096          /* servers tracked for TTL baseline and floods */
@@ -21,6 +22,7 @@ struct pending {
 	u8 nframes, retries;
 	u64 syn_us;
 	u32 name_id;
+	u32 isn;
 };
 
 struct server {
@@ -133,6 +135,9 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 {
 	u8 fl = pk->tcp_flags;
 
+	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN)
+		twins_note(IPPROTO_TCP_, &pk->dst, pk->dport, pk->seq, pk->file);
+
 	if ((fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && dir == DIR_S2C) {
 		struct server *s = server_get(&f->srv, f->sport);
 		if (s)
@@ -206,6 +211,11 @@ static void emit_syn_timeout(const struct pending *p, const struct flow *f, cons
 	u32 id = p->name_id ? p->name_id : services_name_of_addr(&fd.srv);
 	finding_set_name(&fd, id ? names_get(id) : NULL);
 	json_object_set_new(fd.detail, "retries", json_integer(p->retries));
+	int fate = twins_fate(IPPROTO_TCP_, &fd.srv, fd.sport, p->isn, p->file);
+	if (twins_word(fate)) {
+		json_object_set_new(fd.detail, "gateway", json_string(twins_word(fate)));
+		fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;
+	}
 	findings_emit(&fd);
 	/* Counted here, once we know it was a client's attempt and not a flood's. */
 	findings_exchange(CAT_TCP, id ? names_get(id) : NULL, &fd.srv, 1);
@@ -258,6 +268,7 @@ static void note_half_open(const struct flow *f, u64 now_us)
 	p.file = f->file;
 	p.syn_us = f->syn_us;
 	p.name_id = f->name_id;
+	p.isn = f->side[DIR_C2S].isn;
 	p.retries = f->syn_count ? (u8)(f->syn_count - 1) : 0;
 	for (u8 i = 0; i < f->syn_count && i < FLOW_SYN_FRAMES; i++)
 		p.frames[p.nframes++] = f->syn_frames[i];

@@ -20,6 +20,8 @@ void dns_finish(u64 now_us);
 /* An ICMP error quoting a DNS query: the transaction is answered by it. */
 int dns_icmp(struct flow *f, const struct packet *pk);
 void dns_reset(void);
+/* A query seen on a gateway's far side: noted for pairing only (twins). */
+void dns_twin_note(const struct packet *pk);
 
 struct dns_stats { u64 queries, responses, unmatched, parse_errors, duplicates, evicted; };
 const struct dns_stats *dns_stats(void);

@@ -1,9 +1,11 @@
 #!/bin/sh
-# live.sh PANNE: panne -i on a gateway in network namespaces (real unbound,
-# nginx, curl) while the client meets a gateway REJECT rule and then a
-# stopped resolver. Checks the findings and verdicts printed live, that
-# panne ran unprivileged after start, and that the same traffic written by
-# tcpdump and read offline gives the same findings. Root only.
+# live.sh PANNE: panne -i on both sides of a gateway in network namespaces
+# (real unbound, nginx, curl; the gateway NATs) while the client meets a
+# gateway REJECT rule, a gateway DROP rule, a server that never answers and
+# then a stopped resolver. Checks the findings and verdicts printed live
+# (including which SYNs the gateway kept and which it forwarded), that panne
+# ran unprivileged after start, and that the same traffic written by tcpdump
+# and read offline gives the same findings. Root only.
 set -u
 PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 if [ "$(id -u)" -ne 0 ]; then
@@ -21,18 +23,24 @@ reset_world
 certs
 zones_plain; unbound_start; nginx_start
 inG iptables -A FORWARD -d $SPOTIFY -p tcp -j REJECT --reject-with tcp-reset
+inG iptables -A FORWARD -d $DISCORD -p tcp -j DROP                 # kept by the gateway
+inI iptables -A INPUT -d $YOUTUBE -p tcp --dport 443 -j DROP       # the server never answers
+inG iptables -t nat -A POSTROUTING -o g1 -j MASQUERADE
 
 inG tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/null 2>&1 &
 TCPDUMP=$!
-ip netns exec $G "$PANNE" -i g0 -T json -G 2 -t 20 -Z nobody --ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
+ip netns exec $G "$PANNE" -i g0 -i g1 -A -T json -G 2 -t 24 --syn-timeout 3 -Z nobody \
+	--ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
 PID=$!
 sleep 2
 uid=$(awk '/^Uid:/ {print $2}' /proc/$PID/status 2>/dev/null)
 fetch https://www.netflix.com/
 fetch https://open.spotify.com/        # the gateway answers with a reset
+fetch https://discord.com/ --connect-timeout 2    # the gateway keeps the SYNs
+fetch https://www.youtube.com/ --connect-timeout 2 # forwarded, never answered
 kill "$(cat $T/unbound.pid)" 2>/dev/null
 sleep 0.5
-fetch https://discord.com/             # no resolver any more: ICMP port unreachable
+fetch https://example.org/             # no resolver any more: ICMP port unreachable
 wait $PID
 prc=$?
 sleep 0.5
@@ -45,7 +53,10 @@ fail() { echo "live: $*"; rc=1; }
 python3 - "$OUT/live.json" <<'EOP' || rc=1
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-kinds = {(o["service"], o["kind"], o["origin"]) for o in lines if o["type"] == "finding"}
+finds = [o for o in lines if o["type"] == "finding"]
+kinds = {(o["service"], o["kind"], o["origin"]) for o in finds}
+def gateway(svc):
+    return " ".join(o["detail"].get("gateway", "") for o in finds if o["service"] == svc and o["kind"] == "syn_timeout")
 verdicts = [o for o in lines if o["type"] == "verdict"]
 final = {o["service"]: o for o in verdicts}
 ok = True
@@ -54,15 +65,19 @@ def need(cond, what):
     if not cond:
         print("live: missing:", what); ok = False
 need(("spotify", "refused", "local") in kinds, "spotify refused by a local device")
-need(any(k[0] == "discord" and k[1] == "icmp_unreachable" for k in kinds), "discord's lookup answered ICMP unreachable")
+need(any(k[0] == "example.org" and k[1] == "icmp_unreachable" for k in kinds), "example.org's lookup answered ICMP unreachable")
 need(final.get("spotify", {}).get("attribution") == "local", "spotify verdict attributed local")
+need("dropped at the gateway" in gateway("discord"), "discord's SYNs seen entering the gateway, never leaving: %r" % gateway("discord"))
+need(final.get("discord", {}).get("attribution") == "local", "discord verdict attributed local")
+need("forwarded by the gateway" in gateway("youtube"), "youtube's SYNs forwarded, never answered: %r" % gateway("youtube"))
+need(final.get("youtube", {}).get("attribution") == "upstream", "youtube verdict attributed upstream")
 need(final.get("netflix", {}).get("status") == "healthy", "netflix healthy")
 need(len(verdicts) > len(final), "verdicts printed at intervals (-G), not only at the end")
 need(lines[-1]["type"] == "summary", "a summary as the last line")
 sys.exit(0 if ok else 1)
 EOP
 # The same traffic, offline: the same findings.
-"$PANNE" -r "$OUT/live.pcap" -T json --ca-file "$K/ca.pem" >"$OUT/offline.json" 2>/dev/null
+"$PANNE" -r "$OUT/live.pcap" -A -T json --syn-timeout 3 --ca-file "$K/ca.pem" >"$OUT/offline.json" 2>/dev/null
 python3 - "$OUT/live.json" "$OUT/offline.json" <<'EOP' || rc=1
 import json, sys
 def f(p):
