@@ -57,16 +57,16 @@ size_t explain_lookup(const char *arg, const struct explain_entry **out, size_t 
 
 void explain_list(FILE *out)
 {
+	/* The vocabulary itself, so that a kind without an entry still shows. */
 	fputs("kinds:", out);
-	for (size_t i = 0; i < explain_table_n; i++) {
-		const struct explain_entry *e = &explain_table[i];
-		size_t same = 0;
-		for (size_t j = 0; j < explain_table_n; j++)
-			same += strcmp(explain_table[j].kind, e->kind) == 0;
+	for (int k = 0; k < K_N; k++) {
+		int same = 0;
+		for (int j = 0; j < K_N; j++)
+			same += strcmp(kind_name(j), kind_name(k)) == 0;
 		if (same > 1)
-			fprintf(out, " %s/%s", e->category, e->kind);
+			fprintf(out, " %s/%s", category_name(kind_category(k)), kind_name(k));
 		else
-			fprintf(out, " %s", e->kind);
+			fprintf(out, " %s", kind_name(k));
 	}
 	fputc('\n', out);
 }

@@ -203,6 +203,8 @@ static void text_findings(FILE *out, const char *group, const char **files)
 		        files ? files[first->file] : "-", first->frame, first->name[0] ? first->name : "",
 		        first->name[0] ? " " : "", addr_fmt(&first->cli, a), addr_fmt(&first->srv, b),
 		        first->sport, origin_name(first->origin), d ? d : "{}");
+		fprintf(out, "      (see: panne --explain %s%s%s)\n", k == K_DNS_REFUSED ? "dns/" : "",
+		        k == K_TCP_REFUSED ? "tcp/" : "", kind_name(k));
 		free(d);
 	}
 }

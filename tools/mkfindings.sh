@@ -17,7 +17,7 @@ tmpm=$man.tmp.$$
 tmpc=$cfile.tmp.$$
 trap 'rm -f "$tmpm" "$tmpc"' EXIT HUP INT TERM
 
-awk -v SRC="$(basename "$src")" -v MAN="$tmpm" -v CF="$tmpc" '
+LC_ALL=C awk -v SRC="$(basename "$src")" -v MAN="$tmpm" -v CF="$tmpc" '
 function die(msg) { printf "%s:%d: %s\n", SRC, NR, msg > "/dev/stderr"; err = 1; exit 1 }
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
 
@@ -199,6 +199,7 @@ BEGIN {
 {
 	if ($0 ~ /^[|]/ && length($0) - 2 > 72) die("literal line longer than 72 characters")
 	if ($0 ~ /\t/) die("tab in text: use spaces")
+	if ($0 ~ /[\200-\377]/) die("non-ASCII character: the texts are plain ASCII")
 	if (field == "page") { PB[np] = PB[np] $0 "\n"; next }
 	if (field == "") { if ($0 !~ /^[ \t]*$/) die("text outside a field"); next }
 	E[nk, field] = E[nk, field] $0 "\n"

@@ -33,7 +33,8 @@ size_t explain_lookup(const char *arg, const struct explain_entry **out, size_t 
 int explain_print(FILE *out, FILE *err, const char *arg);
 
 /* Writes "kinds: nxdomain servfail dns/refused ..." and a newline: every
- * entry, category-qualified where a name occurs in two categories. */
+ * kind of the vocabulary (findings.h), category-qualified where a name
+ * occurs in two categories. */
 void explain_list(FILE *out);
 
 #endif

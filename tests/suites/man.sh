@@ -88,8 +88,8 @@ kinds=$(sed -n 's/^kinds: //p' "$tmp/kinds")
 table=$(sed -n 's/^[[:space:]]*{ K_[A-Z0-9_]*, CAT_[A-Z]*, "\([a-z0-9_]*\)" },.*/\1/p' src/findings.c | sort -u)
 listed=$(for k in $kinds; do echo "${k#*/}"; done | sort -u)
 [ "$table" = "$listed" ] || fail "kinds of --explain and of src/findings.c differ:
-  findings.c: $(echo $table)
-  --explain:  $(echo $listed)"
+  findings.c: $(printf '%s\n' "$table" | tr '\n' ' ')
+  --explain:  $(printf '%s\n' "$listed" | tr '\n' ' ')"
 unroff <man/panne-findings.7 | sed -n 's/^\.SS "\(.*\)"$/\1/p' >"$tmp/ss7"
 unroff <man/panne.8 | awk '
 	/^\.SH/ { in_f = ($2 == "FINDINGS") ; next }
@@ -138,7 +138,13 @@ for f in "$tmp"/ex.*; do
 	"$PANNE" $args >"$tmp/out" 2>&1
 	set +f
 	tr -s ' \t\n' '   ' <"$tmp/out" >"$tmp/flat"
-	tail -n +2 "$f" | unroff >"$tmp/shown"
+	# A shown line ending in a backslash continues on the next, as in sh.
+	tail -n +2 "$f" | unroff | awk '
+		{ l = $0 }
+		held != "" { sub(/^[ \t]+/, "", l); l = held " " l; held = "" }
+		l ~ /\\$/ { sub(/[ \t]*\\$/, "", l); held = l; next }
+		{ print l }
+		END { if (held != "") print held }' >"$tmp/shown"
 	cmd=$(sed -n 's/^\$ //p' "$tmp/shown" | head -n 1)
 	[ -z "$cmd" ] || [ "$cmd" = "panne $args" ] ||
 		fail "panne(8) example shows '$cmd' but is checked with 'panne $args'"
