@@ -17,7 +17,8 @@ struct flow_table {
 	u32 nslots;          /* power of two >= 2 * cap */
 	u32 cap, n;
 	u32 free_head;       /* free records, linked through lru_next */
-	u32 lru_head, lru_tail; /* head = most recently used */
+	u32 lru_head, lru_tail; /* open flows; head = most recently used */
+	u32 cl_head, cl_tail;   /* closed flows, oldest first, kept CLOSED_GRACE_US */
 	u64 idle_us;
 	u64 seed;
 	u64 total, evicted;
@@ -82,6 +83,7 @@ struct flow_table *flow_table_new(u32 cap, u64 idle_us, flow_end_cb cb, void *us
 		ft->recs[i].lru_next = i + 1 < cap ? i + 1 : NIL;
 	ft->free_head = 0;
 	ft->lru_head = ft->lru_tail = NIL;
+	ft->cl_head = ft->cl_tail = NIL;
 	ft->idle_us = idle_us;
 	ft->cb = cb;
 	ft->user = user;
@@ -91,17 +93,44 @@ struct flow_table *flow_table_new(u32 cap, u64 idle_us, flow_end_cb cb, void *us
 	return ft;
 }
 
+/* Unlinks record i from the list it is on: closed flows have their own, so
+ * that expiry and eviction never walk past flows that are not due. */
 static void lru_unlink(struct flow_table *ft, u32 i)
 {
 	struct flow *f = &ft->recs[i];
+	u32 *head = f->in_closed ? &ft->cl_head : &ft->lru_head;
+	u32 *tail = f->in_closed ? &ft->cl_tail : &ft->lru_tail;
 	if (f->lru_prev != NIL)
 		ft->recs[f->lru_prev].lru_next = f->lru_next;
 	else
-		ft->lru_head = f->lru_next;
+		*head = f->lru_next;
 	if (f->lru_next != NIL)
 		ft->recs[f->lru_next].lru_prev = f->lru_prev;
 	else
-		ft->lru_tail = f->lru_prev;
+		*tail = f->lru_prev;
+}
+
+/* Moves an open flow that just closed to the tail of the closed list. */
+static void closed_append(struct flow_table *ft, u32 i, u64 now_us)
+{
+	struct flow *f = &ft->recs[i];
+	lru_unlink(ft, i);
+	f->in_closed = 1;
+	f->closed_us = now_us;
+	f->lru_next = NIL;
+	f->lru_prev = ft->cl_tail;
+	if (ft->cl_tail != NIL)
+		ft->recs[ft->cl_tail].lru_next = i;
+	ft->cl_tail = i;
+	if (ft->cl_head == NIL)
+		ft->cl_head = i;
+}
+
+static int is_closed(const struct flow *f)
+{
+	return f->tcp_state == TCPS_RESET ||
+	       (f->tcp_state == TCPS_FIN && f->side[0].fin_frame && f->side[1].fin_frame) ||
+	       (f->proto == IPPROTO_UDP_ && f->side[DIR_S2C].pkts && f->side[DIR_C2S].pkts);
 }
 
 static void lru_push_head(struct flow_table *ft, u32 i)
@@ -186,7 +215,8 @@ static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64
 
 	if (ft->n == ft->cap) {
 		ft->evicted++;
-		flow_end(ft, ft->lru_tail, FLOW_END_EVICT);
+		/* A closed flow has said what it had to say: it goes first. */
+		flow_end(ft, ft->cl_head != NIL ? ft->cl_head : ft->lru_tail, FLOW_END_EVICT);
 	}
 	i = ft->free_head;
 	f = &ft->recs[i];
@@ -323,7 +353,7 @@ struct flow *flow_update(struct flow_table *ft, const struct packet *pk, int *di
 	}
 	if (!f)
 		f = flow_new(ft, pk, h, dir);
-	else {
+	else if (!f->in_closed) {
 		u32 i = (u32)(f - ft->recs);
 		if (ft->lru_head != i) {
 			lru_unlink(ft, i);
@@ -334,6 +364,10 @@ struct flow *flow_update(struct flow_table *ft, const struct packet *pk, int *di
 	side_update(f, *dir, pk);
 	if (pk->proto == IPPROTO_TCP_)
 		tcp_state_update(f, *dir, pk);
+	/* A closed flow stays while packets still come (data after a reset tells
+	 * an injected one); it leaves a grace period after the last. */
+	if (f->in_closed || is_closed(f))
+		closed_append(ft, (u32)(f - ft->recs), pk->ts_us);
 	return f;
 }
 
@@ -354,24 +388,17 @@ struct flow *flow_find_inner(struct flow_table *ft, const struct pkt_inner *in, 
 
 void flow_expire(struct flow_table *ft, u64 now_us)
 {
-	u32 i = ft->lru_tail;
-	while (i != NIL) {
-		struct flow *f = &ft->recs[i];
-		u32 prev = f->lru_prev;
-		if (f->last_us + CLOSED_GRACE_US > now_us)
-			break; /* LRU order is last_us order: the rest are newer */
-		if (f->last_us + ft->idle_us <= now_us)
-			flow_end(ft, i, FLOW_END_IDLE);
-		else if (f->tcp_state == TCPS_RESET ||
-		         (f->tcp_state == TCPS_FIN && f->side[0].fin_frame && f->side[1].fin_frame) ||
-		         (f->proto == IPPROTO_UDP_ && f->side[DIR_S2C].pkts))
-			flow_end(ft, i, FLOW_END_CLOSED);
-		i = prev;
-	}
+	/* Both lists are in time order: each walk stops at the first flow not due. */
+	while (ft->cl_head != NIL && ft->recs[ft->cl_head].closed_us + CLOSED_GRACE_US <= now_us)
+		flow_end(ft, ft->cl_head, FLOW_END_CLOSED);
+	while (ft->lru_tail != NIL && ft->recs[ft->lru_tail].last_us + ft->idle_us <= now_us)
+		flow_end(ft, ft->lru_tail, FLOW_END_IDLE);
 }
 
 void flow_flush(struct flow_table *ft)
 {
+	while (ft->cl_head != NIL)
+		flow_end(ft, ft->cl_head, FLOW_END_FLUSH);
 	while (ft->lru_tail != NIL)
 		flow_end(ft, ft->lru_tail, FLOW_END_FLUSH);
 }

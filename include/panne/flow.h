@@ -71,8 +71,10 @@ struct flow {
 	struct flow_side side[2]; /* indexed by DIR_* */
 	u32 name_id;        /* services name: SNI, Host or DNS map; 0 unknown */
 	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */
-	/* table links (LRU), private to flow.c */
+	/* table links (LRU or closed list), private to flow.c */
 	u32 lru_prev, lru_next;
+	u8 in_closed;       /* on the closed list */
+	u64 closed_us;      /* when it closed */
 };
 
 struct flow_table;
