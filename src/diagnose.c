@@ -23,6 +23,10 @@ struct gview {
 	const struct finding *firstk[K_N]; /* first finding of each kind */
 	u32 norigin[O_N];
 	u32 nfind;
+	u32 *idx, nidx, capidx; /* its findings, by store index: no pass over all of them per group */
+	int dom;                /* kind with most failure findings, -1 if none */
+	struct addr srv[4];     /* distinct servers its failures (not DNS) went to */
+	u8 nsrv;
 };
 
 /* Weights per attribution, with the reasons that gave them. */
@@ -46,13 +50,13 @@ static void because(struct tally *t, int at, double w, const char *fmt, ...)
 }
 
 /* "frames 12, 40, 77" of the findings of kind k in group g (at most 5). */
-static void frames_of(const char *group, int k, char *out, size_t n)
+static void frames_of(const struct gview *g, int k, char *out, size_t n)
 {
 	size_t o = 0, shown = 0, total = 0;
 	out[0] = 0;
-	for (size_t i = 0; i < findings_count(); i++) {
-		const struct finding *f = findings_get(i);
-		if (f->kind != k || strcmp(f->group, group) != 0)
+	for (u32 i = 0; i < g->nidx; i++) {
+		const struct finding *f = findings_get(g->idx[i]);
+		if (f->kind != k)
 			continue;
 		total++;
 		if (shown < 5 && o < n) {
@@ -72,17 +76,16 @@ static u32 sum(const u32 *v)
 	return s;
 }
 
-/* Control group for category c: exchanges of every group but g. */
+/* Exchanges of every group, summed once per run: the control group of g is
+ * these minus g's own. */
+static u32 tot_seen[CAT_N], tot_failed[CAT_N];
+
 static void control(const struct gview *all, size_t n, const struct gview *g, int c, u32 *seen,
                     u32 *failed)
 {
-	*seen = *failed = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (&all[i] == g)
-			continue;
-		*seen += all[i].seen[c];
-		*failed += all[i].failed[c];
-	}
+	(void)all, (void)n;
+	*seen = tot_seen[c] - g->seen[c];
+	*failed = tot_failed[c] - g->failed[c];
 }
 
 static int rst_by_server(const struct finding *f)
@@ -105,7 +108,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		int k = attack_kinds[i];
 		if (!g->nkind[k])
 			continue;
-		frames_of(g->group, k, fr, sizeof fr);
+		frames_of(g, k, fr, sizeof fr);
 		because(&t, AT_ATTACK, 3.0, "%u %s finding%s (frames %s): %s", g->nkind[k], kind_name(k),
 		        g->nkind[k] == 1 ? "" : "s", fr,
 		        k == K_DNS_INJECTION ? "one query got differing answers, so something on the path answered first"
@@ -119,7 +122,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		const struct finding *f = g->firstk[k];
 		if (!f)
 			continue;
-		frames_of(g->group, k, fr, sizeof fr);
+		frames_of(g, k, fr, sizeof fr);
 		if (f->origin == O_ONPATH)
 			because(&t, AT_ATTACK, 3.0, "%s (frames %s): the certificate for %s was presented by something on the path, not by the service",
 			        kind_name(k), fr, f->name[0] ? f->name : "the service");
@@ -130,18 +133,18 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 
 	/* Answers from the service itself: it is up enough to say it is not well. */
 	if (g->nkind[K_HTTP_5XX]) {
-		frames_of(g->group, K_HTTP_5XX, fr, sizeof fr);
+		frames_of(g, K_HTTP_5XX, fr, sizeof fr);
 		because(&t, AT_UPSTREAM, 2.0 + (double)g->nkind[K_HTTP_5XX] / (g->seen[CAT_HTTP] + 1),
 		        "%u of %u HTTP responses were 5xx (frames %s): the service's servers answered with an error",
 		        g->nkind[K_HTTP_5XX], g->seen[CAT_HTTP], fr);
 	}
 	if (g->nkind[K_CERT_EXPIRED]) {
-		frames_of(g->group, K_CERT_EXPIRED, fr, sizeof fr);
+		frames_of(g, K_CERT_EXPIRED, fr, sizeof fr);
 		because(&t, AT_UPSTREAM, 1.0, "the certificate was outside its validity at capture time (frames %s)", fr);
 	}
 	if (g->nkind[K_TLS_ALERT]) {
 		const struct finding *f = g->firstk[K_TLS_ALERT];
-		frames_of(g->group, K_TLS_ALERT, fr, sizeof fr);
+		frames_of(g, K_TLS_ALERT, fr, sizeof fr);
 		if (f->origin == O_SERVER)
 			because(&t, AT_UPSTREAM, 1.5, "the server ended the TLS handshake with an alert (frames %s)", fr);
 		else if (f->origin == O_ONPATH)
@@ -157,7 +160,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		const struct finding *f = g->firstk[k];
 		if (!f || (k == K_RST && !rst_by_server(f)))
 			continue;
-		frames_of(g->group, k, fr, sizeof fr);
+		frames_of(g, k, fr, sizeof fr);
 		if (k == K_ICMP_UNREACHABLE && f->cat == CAT_DNS)
 			because(&t, AT_LOCAL, 2.5, "the resolver's host answered the queries with ICMP unreachable (frames %s): no DNS service is reachable there",
 			        fr);
@@ -189,7 +192,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 		int k = silent[i].kind, c = silent[i].cat;
 		if (!g->nkind[k])
 			continue;
-		frames_of(g->group, k, fr, sizeof fr);
+		frames_of(g, k, fr, sizeof fr);
 		/* Both sides of the gateway were captured: they say where it stopped. */
 		json_t *gw = json_object_get(g->firstk[k]->detail, "gateway");
 		if (gw && g->firstk[k]->origin == O_LOCAL) {
@@ -212,7 +215,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 			        silent[i].what, fr, cs - cf, cs, category_name(c));
 	}
 	if (g->nkind[K_NXDOMAIN] && g->failed[CAT_DNS]) {
-		frames_of(g->group, K_NXDOMAIN, fr, sizeof fr);
+		frames_of(g, K_NXDOMAIN, fr, sizeof fr);
 		because(&t, AT_UPSTREAM, 0.5, "names of the service do not exist (NXDOMAIN, frames %s)", fr);
 	}
 
@@ -250,39 +253,55 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 	v->reasons = t.reasons;
 }
 
-/* Adds the group of every counter and finding once; returns the count. */
+static u64 gv_hash(const char *s)
+{
+	u64 h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (u8)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* Adds the group of every counter and finding once, each with the list of
+ * its findings; returns the count. One pass over the findings. */
 static size_t collect(struct gview **out)
 {
-	size_t n = 0, cap = findings_groups() + 16;
+	size_t n = 0, cap = findings_groups() + 16, nslots = 64;
 	struct gview *g = xcalloc(cap, sizeof *g);
+	while (nslots < (findings_groups() + findings_count()) * 2 + 2)
+		nslots <<= 1;
+	u32 *slot = xcalloc(nslots, sizeof *slot); /* group index + 1 */
 
-	for (size_t i = 0; i < findings_groups(); i++) {
-		const struct group_stats *s = findings_group(i);
-		g[n].group = s->group;
-		memcpy(g[n].seen, s->seen, sizeof s->seen);
-		memcpy(g[n].failed, s->failed, sizeof s->failed);
-		n++;
-	}
-	for (size_t i = 0; i < findings_count(); i++) {
-		const struct finding *f = findings_get(i);
-		size_t j;
-		for (j = 0; j < n; j++)
-			if (strcmp(g[j].group, f->group) == 0)
-				break;
-		if (j == n) {
-			if (n == cap) {
-				cap *= 2;
-				g = xrealloc(g, cap * sizeof *g);
-			}
+	for (size_t i = 0; i < findings_groups() + findings_count(); i++) {
+		const struct finding *f = i >= findings_groups() ? findings_get(i - findings_groups()) : NULL;
+		const char *name = f ? f->group : findings_group(i)->group;
+		size_t h = gv_hash(name) & (nslots - 1);
+		while (slot[h] && strcmp(g[slot[h] - 1].group, name) != 0)
+			h = (h + 1) & (nslots - 1);
+		if (!slot[h]) {
+			if (n == cap)
+				g = xrealloc(g, (cap *= 2) * sizeof *g);
 			memset(&g[n], 0, sizeof g[n]);
-			g[n++].group = f->group;
+			g[n].group = name;
+			g[n].dom = -1;
+			if (!f) {
+				memcpy(g[n].seen, findings_group(i)->seen, sizeof g[n].seen);
+				memcpy(g[n].failed, findings_group(i)->failed, sizeof g[n].failed);
+			}
+			slot[h] = (u32)++n;
 		}
-		g[j].nkind[f->kind]++;
-		g[j].norigin[f->origin]++;
-		g[j].nfind++;
-		if (!g[j].firstk[f->kind])
-			g[j].firstk[f->kind] = f;
+		if (!f)
+			continue;
+		struct gview *x = &g[slot[h] - 1];
+		if (x->nidx == x->capidx)
+			x->idx = xrealloc(x->idx, (x->capidx = x->capidx ? x->capidx * 2 : 8) * sizeof *x->idx);
+		x->idx[x->nidx++] = (u32)(i - findings_groups());
+		x->nkind[f->kind]++;
+		x->norigin[f->origin]++;
+		x->nfind++;
+		if (!x->firstk[f->kind])
+			x->firstk[f->kind] = f;
 	}
+	free(slot);
 	*out = g;
 	return n;
 }
@@ -293,18 +312,27 @@ static int is_failure(const struct finding *f)
 	return !(f->kind == K_RST && !rst_by_server(f));
 }
 
-static void fill(const struct gview *all, size_t n, const struct gview *g, struct verdict *v)
+static void fill(const struct gview *all, size_t n, struct gview *g, struct verdict *v)
 {
 	u32 nfail = 0;
 	memset(v, 0, sizeof *v);
 	snprintf(v->group, sizeof v->group, "%s", g->group);
 	memcpy(v->seen, g->seen, sizeof v->seen);
 	memcpy(v->failed, g->failed, sizeof v->failed);
-	for (size_t i = 0; i < findings_count(); i++) {
-		const struct finding *f = findings_get(i);
-		if (strcmp(f->group, g->group) != 0 || !is_failure(f))
+	u32 nk[K_N] = { 0 };
+	for (u32 i = 0; i < g->nidx; i++) {
+		const struct finding *f = findings_get(g->idx[i]);
+		if (!is_failure(f))
 			continue;
 		nfail++;
+		nk[f->kind]++;
+		if (f->srv.fam && f->cat != CAT_DNS && g->nsrv < 4) {
+			u8 j;
+			for (j = 0; j < g->nsrv && !addr_eq(&g->srv[j], &f->srv); j++)
+				;
+			if (j == g->nsrv)
+				g->srv[g->nsrv++] = f->srv;
+		}
 		if (!v->first_failure || f->ts_us < v->first_failure)
 			v->first_failure = f->ts_us;
 		if (f->ts_us > v->last_failure)
@@ -315,6 +343,9 @@ static void fill(const struct gview *all, size_t n, const struct gview *g, struc
 			v->ev[v->n_ev++] = f->frame;
 		}
 	}
+	for (int k = 0; k < K_N; k++)
+		if (nk[k] && (g->dom < 0 || nk[k] > nk[g->dom]))
+			g->dom = k;
 	int majority = 0;
 	for (int c = 0; c < CAT_N; c++)
 		if (g->seen[c] && g->failed[c] * 2 > g->seen[c])
@@ -333,37 +364,15 @@ static void fill(const struct gview *all, size_t n, const struct gview *g, struc
 	attribute(all, n, g, v);
 }
 
-/* The kind with most failure findings in a group, -1 if none. */
-static int dominant_kind(const char *group)
-{
-	u32 n[K_N] = { 0 };
-	int best = -1;
-	for (size_t i = 0; i < findings_count(); i++) {
-		const struct finding *f = findings_get(i);
-		if (strcmp(f->group, group) == 0 && is_failure(f))
-			n[f->kind]++;
-	}
-	for (int k = 0; k < K_N; k++)
-		if (n[k] && (best < 0 || n[k] > n[best]))
-			best = k;
-	return best;
-}
-
 /* A server address that failure findings of both groups name, if any. */
-static int shared_server(const char *a, const char *b, struct addr *out)
+static int shared_server(const struct gview *a, const struct gview *b, struct addr *out)
 {
-	for (size_t i = 0; i < findings_count(); i++) {
-		const struct finding *f = findings_get(i);
-		if (strcmp(f->group, a) != 0 || !f->srv.fam || !is_failure(f) || f->cat == CAT_DNS)
-			continue;
-		for (size_t j = 0; j < findings_count(); j++) {
-			const struct finding *g = findings_get(j);
-			if (strcmp(g->group, b) == 0 && is_failure(g) && addr_eq(&f->srv, &g->srv)) {
-				*out = f->srv;
+	for (u8 i = 0; i < a->nsrv; i++)
+		for (u8 j = 0; j < b->nsrv; j++)
+			if (addr_eq(&a->srv[i], &b->srv[j])) {
+				*out = a->srv[i];
 				return 1;
 			}
-		}
-	}
 	return 0;
 }
 
@@ -372,25 +381,32 @@ static int shared_server(const char *a, const char *b, struct addr *out)
 /* Several services failing at once in the same way: say so, and whether
  * they share infrastructure seen in the capture. Without attack signals,
  * that reads as one common upstream, not as each service, nor an attack. */
-static void correlate(struct verdict *v, size_t n)
+#define CORRELATE_MAX 512 /* failing groups compared pairwise at most */
+
+static void correlate(struct verdict *v, struct gview **vg, size_t n)
 {
+	size_t nbad = 0;
+	for (size_t i = 0; i < n; i++)
+		nbad += v[i].status == ST_FAILING || v[i].status == ST_DEGRADED;
+	if (nbad > CORRELATE_MAX)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].status != ST_FAILING && v[i].status != ST_DEGRADED)
 			continue;
-		int k = dominant_kind(v[i].group);
+		int k = vg[i]->dom;
 		char names[256] = "", shared[ADDR_STRLEN] = "";
 		size_t o = 0, members = 0;
 		int all_share = 1;
 		for (size_t j = 0; j < n; j++) {
 			if (j == i || (v[j].status != ST_FAILING && v[j].status != ST_DEGRADED) ||
-			    dominant_kind(v[j].group) != k)
+			    vg[j]->dom != k)
 				continue;
 			u64 a0 = v[i].first_failure, a1 = v[i].last_failure, b0 = v[j].first_failure,
 			    b1 = v[j].last_failure;
 			if (a0 > b1 + TOGETHER_US || b0 > a1 + TOGETHER_US)
 				continue;
 			struct addr sa;
-			if (shared_server(v[i].group, v[j].group, &sa))
+			if (shared_server(vg[i], vg[j], &sa))
 				addr_fmt(&sa, shared);
 			else
 				all_share = 0;
@@ -422,11 +438,19 @@ struct verdict *diagnose_run(size_t *nv)
 {
 	struct gview *g;
 	size_t n = collect(&g), cap = n + 16, k = 0;
+	struct gview **vg = xcalloc(cap, sizeof *vg);
+	memset(tot_seen, 0, sizeof tot_seen);
+	memset(tot_failed, 0, sizeof tot_failed);
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < CAT_N; c++)
+			tot_seen[c] += g[i].seen[c], tot_failed[c] += g[i].failed[c];
 	struct verdict *v = xcalloc(cap, sizeof *v);
 
 	for (size_t i = 0; i < n; i++)
-		if (services_in_scope(g[i].group))
+		if (services_in_scope(g[i].group)) {
+			vg[k] = &g[i];
 			fill(g, n, &g[i], &v[k++]);
+		}
 	/* Services named with -s but never seen. */
 	if (g_opts.scope == SCOPE_LIST && g_opts.scope_list)
 		for (char **s = g_opts.scope_list; *s; s++) {
@@ -436,8 +460,11 @@ struct verdict *diagnose_run(size_t *nv)
 					break;
 			if (j < k)
 				continue;
-			if (k == cap)
+			if (k == cap) {
 				v = xrealloc(v, (cap *= 2) * sizeof *v);
+				vg = xrealloc(vg, cap * sizeof *vg);
+			}
+			vg[k] = NULL;
 			memset(&v[k], 0, sizeof v[k]);
 			snprintf(v[k].group, sizeof v[k].group, "%s", *s);
 			v[k].status = ST_UNSEEN;
@@ -446,8 +473,11 @@ struct verdict *diagnose_run(size_t *nv)
 			json_array_append_new(v[k].reasons, json_string("no traffic of this service in the capture"));
 			k++;
 		}
+	correlate(v, vg, k);
+	for (size_t i = 0; i < n; i++)
+		free(g[i].idx);
 	free(g);
-	correlate(v, k);
+	free(vg);
 	*nv = k;
 	return v;
 }
