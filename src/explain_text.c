@@ -680,15 +680,16 @@ const struct explain_entry explain_table[] = {
 	  "Detail: subject, sans, sni, version, alpn.\n"
 	  "See panne-findings(7); the verdict rules are in panne(8), ATTRIBUTION.\n" },
 	{ "cert_expired", "tls", "tls",
-	  "The certificate was outside its validity when the packet was captured.",
+	  "A certificate of the chain was outside its validity when captured.",
 	  "tls.handshake.type == 11 && x509af.notAfter",
-	  "cert_expired (tls): The certificate was outside its validity when the packet\n"
-	  "  was captured.\n"
+	  "cert_expired (tls): A certificate of the chain was outside its validity when\n"
+	  "  captured.\n"
 	  "\n"
 	  "On the wire\n"
-	  "  The leaf certificate's notAfter is before, or its notBefore after, the\n"
-	  "  capture time of the packet (not the time panne runs). Readable in TLS 1.2\n"
-	  "  and older only.\n"
+	  "  A certificate's notAfter is before, or its notBefore after, the capture\n"
+	  "  time of the packet (not the time panne runs): the leaf (depth 0) or one of\n"
+	  "  its issuers (depth 1 and up), whose subject and dates the finding gives.\n"
+	  "  Readable in TLS 1.2 and older only.\n"
 	  "\n"
 	  "Common causes\n"
 	  "  - Upstream: the service forgot to renew a certificate.\n"
@@ -709,7 +710,7 @@ const struct explain_entry explain_table[] = {
 	  "Wireshark display filter\n"
 	  "    tls.handshake.type == 11 && x509af.notAfter\n"
 	  "\n"
-	  "Detail: not_before, not_after, subject, capture_time, version, alpn.\n"
+	  "Detail: not_before, not_after, subject, depth, capture_time, version, alpn.\n"
 	  "See panne-findings(7); the verdict rules are in panne(8), ATTRIBUTION.\n" },
 	{ "tls_timeout", "tls", "tls",
 	  "A TLS handshake started and neither completed nor failed (--tls-timeout).",

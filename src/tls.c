@@ -1,15 +1,14 @@
-/* \summary: TLS handshakes: record reassembly per direction for the first
- * records only; ClientHello (SNI, ALPN, versions), ServerHello, alerts in
- * clear, and TLS <= 1.2 certificate chains verified with OpenSSL at the
- * capture's own time, verdicts cached by certificate hash. */
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+/* \summary: TLS handshakes: record reassembly per direction (handshake
+ * phase only, TCP retransmissions skipped, gaps end the parsing);
+ * ClientHello (SNI, ALPN, versions), ServerHello, alerts in clear, TLS <= 1.2
+ * certificate chains judged by cert.c at the capture's time; completion,
+ * failure and timeout of each handshake. */
+#include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "panne/cert.h"
 #include "panne/config.h"
 #include "panne/cursor.h"
 #include "panne/findings.h"
@@ -18,55 +17,90 @@
 #include "panne/tls.h"
 #include "panne/util.h"
 
-/* Record content types (RFC 8446 section 5.1). */
+/* Record content types (RFC 8446 section 5.1; heartbeat RFC 6520). */
 #define CT_CCS 20
 #define CT_ALERT 21
 #define CT_HANDSHAKE 22
 #define CT_APPDATA 23
+#define CT_HEARTBEAT 24
 
-/* Handshake types. */
+/* Handshake message types (RFC 8446 section 4). */
 #define HT_CLIENT_HELLO 1
 #define HT_SERVER_HELLO 2
 #define HT_CERTIFICATE 11
 
-#define STALE_STORE_S (365 * 86400u) /* older captures: unknown issuers not judged */
+/* Extensions (RFC 6066 section 3, RFC 7301, RFC 8446 section 4.2). */
+#define EXT_SERVER_NAME 0
+#define EXT_ALPN 16
+#define EXT_SUPPORTED_VERSIONS 43
 
-struct tls_dir {
-	u8 *buf;        /* handshake message reassembly */
-	u32 len, cap;
-	u8 rec_hdr[5];  /* a record header split across segments */
-	u8 rec_hdr_len;
-	u32 rec_left;   /* bytes of the current record still to come */
-	u8 rec_type;
-	u8 seq_ok, broken, ccs;
-	u32 next_seq;
-	u32 appdata;
+#define REC_MAX (16384 + 2048) /* TLSCiphertext.length limit (RFC 5246 section 6.2.3) */
+#define ALERT_CLEAR_MAX 8      /* a record of alerts in clear: 2 bytes each */
+#define ENC_ALERT_MAX 24       /* TLS 1.3 encrypted alert: 2 + type + 16-byte tag, some slack */
+#define TLS_VERSION_13 0x0304
+#define STALE_STORE_S (365 * 86400u) /* older captures: unknown issuers not judged */
+#define ALPN_LEN 32
+
+/* TLS record header on the wire (RFC 8446 section 5.1). */
+struct tls_rec_wire {
+	u8 type;
+	u8 ver[2];
+	u8 len[2];
 };
 
+/* ServerHello.random of a HelloRetryRequest (RFC 8446 section 4.1.3). */
+static const u8 hrr_random[32] = {
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
+/* One direction of the TLS byte stream. */
+struct tls_dir {
+	/* TCP stream position */
+	u8 seq_ok;        /* next_seq is known */
+	u32 next_seq;     /* sequence number of the next new byte */
+	/* record layer */
+	u8 hdr[5];        /* a record header split across segments */
+	u8 hdr_len;
+	u8 rec_type;      /* of the current record */
+	u16 rec_len;      /* its length */
+	u16 rec_left;     /* bytes of it still to come */
+	u8 alert[ALERT_CLEAR_MAX]; /* the current alert record's bytes */
+	u8 alert_len;
+	/* handshake messages (RFC 8446 section 4): type(1) length(3) body */
+	u8 mh[4];         /* a message header split across records or segments */
+	u8 mh_len;
+	u32 skip;         /* body bytes of a message not parsed, still to pass */
+	u8 msg_on;        /* the body of a parsed message is being collected */
+	u8 msg_type;
+	u32 msg_need, msg_have; /* its length, and bytes held */
+	u8 *msg;          /* allocated when a message spans segments, sized to it */
+	u32 msg_cap;
+	/* state */
+	u8 ccs;           /* sent ChangeCipherSpec: its later records are ciphertext */
+	u8 hs_enc;        /* its handshake records are ciphertext (TLS 1.3 server after ServerHello) */
+	u32 appdata;      /* application_data records begun */
+};
+
+/* Per flow, allocated at its first TLS payload; freed by tls_flow_end(). */
 struct tls_state {
-	struct tls_dir d[2];
-	u8 ch_seen, sh_seen, cert_seen, done, failed, counted;
-	u16 version;           /* negotiated */
+	struct tls_dir d[2];   /* by DIR_* */
+	u8 ch_seen, sh_seen, hrr, cert_seen;
+	u8 done;               /* handshake completed */
+	u8 failed;             /* an alert or a certificate finding failed it */
+	u8 counted;            /* findings_exchange() called */
+	u8 gave_up;            /* a gap or a malformed record: outcome unknown */
+	u8 c13_recs;           /* TLS 1.3: client application_data records after the
+	                          server's flight (its Finished comes first) */
+	u8 c13_first_small;    /* ... the first of which had the size of an encrypted alert */
+	u16 client_version;    /* ClientHello.legacy_version */
+	u16 offered_version;   /* highest the client offered (supported_versions) */
+	u16 version;           /* negotiated: ServerHello, or its supported_versions */
 	u32 ch_frame, sh_frame, cert_frame;
 	u64 ch_us;
-	char alpn[32];
+	char alpn_offer[ALPN_LEN]; /* client's first ALPN protocol, escaped */
+	char alpn_sel[ALPN_LEN];   /* the server's choice (TLS <= 1.2 ServerHello) */
 };
-
-/* Cached verdict of one chain for one name at (roughly) one time. */
-struct cert_cache {
-	u8 key[32];
-	u8 used;
-	int verify_err;        /* X509_V_OK or the error */
-	u8 name_ok;
-	u8 expired;            /* outside validity at capture time */
-	char subject[160], issuer[160];
-	char not_before[64], not_after[64];
-	char sans[256];
-	u8 private_pki;        /* the chain's own root belongs to the leaf's organisation */
-};
-
-static X509_STORE *store;
-static struct cert_cache *cache;
 
 /* The leaf each name presented when it verified: a later, different leaf
  * that does not verify is someone else's (interception). */
@@ -96,7 +130,9 @@ static struct done_on *done_slot(const struct addr *a)
 	return &done_on[h % DONE_CAP];
 }
 
-static const char *alert_names[256] = {
+/* Alert descriptions: RFC 8446 section 6, and the older ones of RFC 5246,
+ * RFC 6066 and the TLS registry. */
+static const char *const alert_names[256] = {
 	[0] = "close_notify", [10] = "unexpected_message", [20] = "bad_record_mac",
 	[21] = "decryption_failed", [22] = "record_overflow", [30] = "decompression_failure",
 	[40] = "handshake_failure", [41] = "no_certificate", [42] = "bad_certificate",
@@ -114,34 +150,11 @@ static const char *alert_names[256] = {
 
 const char *tls_alert_name(u8 desc) { return alert_names[desc]; }
 
-/* Loading the system store reads hundreds of files: it is kept across
- * resets (tests, fuzzing) as long as the extra CA file is the same. */
-static char *store_ca_file;
-
 int tls_init(const char *ca_file, char *err, size_t errlen)
 {
 	tls_reset();
-	if (store && !(ca_file ? store_ca_file && strcmp(ca_file, store_ca_file) == 0 : !store_ca_file)) {
-		X509_STORE_free(store);
-		store = NULL;
-	}
-	if (!store) {
-		free(store_ca_file);
-		store_ca_file = ca_file ? xstrdup(ca_file) : NULL;
-		store = X509_STORE_new();
-		if (!store || X509_STORE_set_default_paths(store) != 1) {
-			snprintf(err, errlen, "cannot load the system CA store");
-			return -1;
-		}
-		if (ca_file && X509_STORE_load_locations(store, ca_file, NULL) != 1) {
-			snprintf(err, errlen, "--ca-file %s: cannot read PEM certificates from it", ca_file);
-			ERR_clear_error();
-			X509_STORE_free(store);
-			store = NULL;
-			return -1;
-		}
-	}
-	cache = xcalloc(CERT_CACHE_CAP, sizeof *cache);
+	if (cert_init(ca_file, err, errlen) < 0)
+		return -1;
 	seen = xcalloc(SEEN_CAP, sizeof *seen);
 	done_on = xcalloc(DONE_CAP, sizeof *done_on);
 	return 0;
@@ -149,8 +162,7 @@ int tls_init(const char *ca_file, char *err, size_t errlen)
 
 void tls_reset(void)
 {
-	free(cache);
-	cache = NULL;
+	cert_reset();
 	free(seen);
 	seen = NULL;
 	free(done_on);
@@ -159,12 +171,32 @@ void tls_reset(void)
 
 int tls_detect(const u8 *p, u32 n)
 {
-	/* Handshake record, version 3.x, then a ClientHello. */
-	return n >= 6 && p[0] == CT_HANDSHAKE && p[1] == 3 && p[2] <= 4 && p[5] == HT_CLIENT_HELLO;
+	/* A handshake record, version 3.x, with a length a ClientHello can have
+	 * (version, random, session id, one suite, compression: 41 bytes and its
+	 * 4-byte header at least), then the ClientHello type when captured. */
+	if (!p || n < 5 || p[0] != CT_HANDSHAKE || p[1] != 3 || p[2] > 4)
+		return 0;
+	u32 len = (u32)p[3] << 8 | p[4];
+	if (len < 45 || len > 16384)
+		return 0;
+	return n < 6 || p[5] == HT_CLIENT_HELLO;
 }
 
+/* TLS 1.3, or one of its drafts (0x7fNN). */
+static int is_tls13(u16 v) { return v == TLS_VERSION_13 || (v >> 8) == 0x7f; }
+
+/* GREASE values (RFC 8701): 0x0a0a, 0x1a1a, ... */
+static int is_grease(u16 v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+
+/* "client" or "server", for the detail of a finding. */
 static const char *sender_name(int dir) { return dir == DIR_C2S ? "client" : "server"; }
 
+/* The flow's SNI as interned (lowercase), "" when none. */
+static const char *flow_sni(const struct flow *f) { return f->name_id ? names_get(f->name_id) : ""; }
+
+/* Starts a finding of f's handshake: frame first, then the ClientHello and
+ * ServerHello frames; name = SNI; detail with the negotiated version (the
+ * offered one before a ServerHello) and ALPN. */
 static void tls_finding_base(struct finding *fd, int kind, struct flow *f, struct tls_state *t,
                              u64 ts, u32 frame)
 {
@@ -174,10 +206,14 @@ static void tls_finding_base(struct finding *fd, int kind, struct flow *f, struc
 	finding_set_name(fd, f->name_id ? names_get(f->name_id) : NULL);
 	if (t->version)
 		json_object_set_new(fd->detail, "version", json_integer(t->version));
-	if (t->alpn[0])
-		json_object_set_new(fd->detail, "alpn", json_string(t->alpn));
+	else if (t->offered_version)
+		json_object_set_new(fd->detail, "offered_version", json_integer(t->offered_version));
+	if (t->alpn_sel[0] || t->alpn_offer[0])
+		json_object_set_new(fd->detail, "alpn",
+		                    json_string(t->alpn_sel[0] ? t->alpn_sel : t->alpn_offer));
 }
 
+/* Counts f's handshake for its group, once, failed or not. */
 static void count_once(struct flow *f, struct tls_state *t, int failed)
 {
 	if (t->counted)
@@ -186,19 +222,73 @@ static void count_once(struct flow *f, struct tls_state *t, int failed)
 	findings_exchange(CAT_TLS, f->name_id ? names_get(f->name_id) : NULL, &f->srv, failed);
 }
 
-/* ---- ClientHello / ServerHello (RFC 8446 section 4.1.2, 4.1.3) ---- */
+/* Stops parsing f: what follows cannot be read reliably (a gap in the TCP
+ * stream, a record that is not TLS). The handshake's outcome stays unknown. */
+static void give_up(struct flow *f, struct tls_state *t)
+{
+	t->gave_up = 1;
+	f->app_done = 1;
+}
 
+/* ---- ClientHello / ServerHello (RFC 8446 sections 4.1.2, 4.1.3) ---- */
+
+/* The first protocol of an ALPN extension body (RFC 7301 section 3.1). */
+static void alpn_first(struct cur *e, char *out, size_t outsz)
+{
+	u16 ll;
+	u8 pl;
+	const u8 *pn;
+	struct cur lst;
+	if (cur_be16(e, &ll) < 0 || cur_sub(e, ll, &lst) < 0 || cur_u8(&lst, &pl) < 0 || pl == 0 ||
+	    cur_ptr(&lst, pl, &pn) < 0)
+		return;
+	str_escape(pn, pl, out, outsz);
+}
+
+/* The host_name of a server_name extension body (RFC 6066 section 3). */
+static void sni_take(struct flow *f, struct cur *e)
+{
+	u16 ll;
+	struct cur lst;
+	if (cur_be16(e, &ll) < 0 || cur_sub(e, ll, &lst) < 0)
+		return;
+	while (cur_left(&lst) >= 3) {
+		u8 nt;
+		u16 nl;
+		const u8 *name;
+		if (cur_u8(&lst, &nt) < 0 || cur_be16(&lst, &nl) < 0 || cur_ptr(&lst, nl, &name) < 0)
+			return;
+		if (nt != 0 || nl == 0 || nl > NAME_MAX_LEN)
+			continue;
+		char sni[NAME_MAX_LEN + 1];
+		str_escape(name, nl, sni, sizeof sni);
+		f->name_id = names_intern(sni);
+		return;
+	}
+}
+
+/* Rank of a version for "highest": drafts of 1.3 count as 1.3. */
+static u16 version_rank(u16 v) { return (v >> 8) == 0x7f ? TLS_VERSION_13 : v; }
+
+/* ClientHello body in c: legacy version, then the extensions that matter:
+ * SNI (names the flow), ALPN, supported_versions. Stops quietly where the
+ * message is short; what was read stays. */
 static void parse_client_hello(struct flow *f, struct tls_state *t, struct cur *c)
 {
 	u8 sid_len, comp_len;
-	u16 cs_len, ext_len, ver;
+	u16 cs_len, ext_len;
 	struct cur ext;
 
-	if (cur_be16(c, &ver) < 0 || cur_skip(c, 32) < 0 || cur_u8(c, &sid_len) < 0 ||
+	if (cur_be16(c, &t->client_version) < 0)
+		return;
+	t->offered_version = t->client_version;
+	if (cur_skip(c, 32) < 0 || cur_u8(c, &sid_len) < 0 || sid_len > 32 ||
 	    cur_skip(c, sid_len) < 0 || cur_be16(c, &cs_len) < 0 || cur_skip(c, cs_len) < 0 ||
 	    cur_u8(c, &comp_len) < 0 || cur_skip(c, comp_len) < 0)
 		return;
-	if (cur_be16(c, &ext_len) < 0 || cur_sub(c, ext_len, &ext) < 0)
+	if (cur_be16(c, &ext_len) < 0)
+		return; /* no extensions (allowed before TLS 1.3) */
+	if (cur_sub(c, MIN((size_t)ext_len, cur_left(c)), &ext) < 0)
 		return;
 	while (cur_left(&ext) >= 4) {
 		u16 type, len;
@@ -207,267 +297,142 @@ static void parse_client_hello(struct flow *f, struct tls_state *t, struct cur *
 		cur_be16(&ext, &len);
 		if (cur_sub(&ext, len, &e) < 0)
 			return;
-		if (type == 0) { /* server_name (RFC 6066 section 3) */
-			u16 list_len, nl;
-			u8 nt;
-			const u8 *name;
-			if (cur_be16(&e, &list_len) < 0 || cur_u8(&e, &nt) < 0 || cur_be16(&e, &nl) < 0 ||
-			    nt != 0 || cur_ptr(&e, nl, &name) < 0 || nl > NAME_MAX_LEN)
+		if (type == EXT_SERVER_NAME && !f->name_id) {
+			sni_take(f, &e);
+		} else if (type == EXT_ALPN) {
+			alpn_first(&e, t->alpn_offer, sizeof t->alpn_offer);
+		} else if (type == EXT_SUPPORTED_VERSIONS) {
+			u8 vl;
+			struct cur vs;
+			u16 best = 0;
+			if (cur_u8(&e, &vl) < 0 || cur_sub(&e, vl, &vs) < 0)
 				continue;
-			char sni[NAME_MAX_LEN + 1];
-			str_escape(name, nl, sni, sizeof sni);
-			f->name_id = names_intern(sni);
-		} else if (type == 16) { /* ALPN: first protocol */
-			u16 ll;
-			u8 pl;
-			const u8 *pn;
-			if (cur_be16(&e, &ll) < 0 || cur_u8(&e, &pl) < 0 || cur_ptr(&e, pl, &pn) < 0)
-				continue;
-			str_escape(pn, pl, t->alpn, sizeof t->alpn);
+			while (cur_left(&vs) >= 2) {
+				u16 v;
+				cur_be16(&vs, &v);
+				if (!is_grease(v) && version_rank(v) > version_rank(best))
+					best = v;
+			}
+			if (best)
+				t->offered_version = best;
 		}
 	}
 }
 
-static void parse_server_hello(struct tls_state *t, struct cur *c)
+/* ServerHello body in c: the negotiated version (its supported_versions
+ * extension in TLS 1.3) and ALPN choice into t. Returns 1 for a HelloRetryRequest (which asks for a second ClientHello and
+ * is not the ServerHello), else 0. */
+static int parse_server_hello(struct tls_state *t, struct cur *c)
 {
-	u8 sid_len;
-	u16 ver, ext_len;
+	u8 sid_len, comp;
+	u16 ver, suite, ext_len, sel = 0;
+	const u8 *random;
+	char alpn[ALPN_LEN] = "";
 	struct cur ext;
-	if (cur_be16(c, &ver) < 0)
-		return;
-	t->version = ver;
-	if (cur_skip(c, 32) < 0 || cur_u8(c, &sid_len) < 0 || cur_skip(c, sid_len) < 0 ||
-	    cur_skip(c, 3) < 0 || cur_be16(c, &ext_len) < 0 || cur_sub(c, ext_len, &ext) < 0)
-		return;
-	while (cur_left(&ext) >= 4) {
-		u16 type, len, sv;
-		struct cur e;
-		cur_be16(&ext, &type);
-		cur_be16(&ext, &len);
-		if (cur_sub(&ext, len, &e) < 0)
-			return;
-		if (type == 43 && cur_be16(&e, &sv) == 0) /* supported_versions */
-			t->version = sv;
+
+	if (cur_be16(c, &ver) < 0 || cur_ptr(c, 32, &random) < 0)
+		return 0;
+	int hrr = memcmp(random, hrr_random, 32) == 0;
+	if (cur_u8(c, &sid_len) == 0 && sid_len <= 32 && cur_skip(c, sid_len) == 0 &&
+	    cur_be16(c, &suite) == 0 && cur_u8(c, &comp) == 0 && cur_be16(c, &ext_len) == 0 &&
+	    cur_sub(c, MIN((size_t)ext_len, cur_left(c)), &ext) == 0) {
+		while (cur_left(&ext) >= 4) {
+			u16 type, len;
+			struct cur e;
+			cur_be16(&ext, &type);
+			cur_be16(&ext, &len);
+			if (cur_sub(&ext, len, &e) < 0)
+				break;
+			if (type == EXT_SUPPORTED_VERSIONS)
+				cur_be16(&e, &sel);
+			else if (type == EXT_ALPN)
+				alpn_first(&e, alpn, sizeof alpn);
+		}
 	}
+	t->version = sel ? sel : ver; /* a HelloRetryRequest selects TLS 1.3 too */
+	if (hrr)
+		return 1;
+	memcpy(t->alpn_sel, alpn, sizeof alpn);
+	return 0;
 }
 
-/* ---- certificates ---- */
+/* ---- certificates (RFC 5246 section 7.4.2) ---- */
 
-static void name_str(X509_NAME *n, char *out, size_t outsz)
+/* Findings for the verdict v of f's certificate chain, seen in frame at
+ * ts; remembers a leaf that verified for its name (interception check). */
+static void cert_findings(struct flow *f, struct tls_state *t, const struct cert_verdict *v,
+                          u32 frame, u64 ts)
 {
-	out[0] = 0;
-	if (!n)
-		return;
-	BIO *b = BIO_new(BIO_s_mem());
-	if (!b)
-		return;
-	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	char tmp[512];
-	int l = BIO_read(b, tmp, sizeof tmp - 1);
-	BIO_free(b);
-	if (l <= 0)
-		return;
-	str_escape((const u8 *)tmp, (size_t)l, out, outsz);
-}
-
-static void time_str(const ASN1_TIME *at, char *out, size_t outsz)
-{
-	struct tm tm;
-	out[0] = 0;
-	if (!at || ASN1_TIME_to_tm(at, &tm) != 1)
-		return;
-	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-static void sans_str(X509 *x, char *out, size_t outsz)
-{
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	size_t o = 0;
-	out[0] = 0;
-	if (!gens)
-		return;
-	for (int i = 0; i < sk_GENERAL_NAME_num(gens) && o + 2 < outsz; i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type != GEN_DNS)
-			continue;
-		const u8 *d = ASN1_STRING_get0_data(g->d.dNSName);
-		int l = ASN1_STRING_length(g->d.dNSName);
-		char esc[128];
-		str_escape(d, (size_t)MAX(l, 0), esc, sizeof esc);
-		o += (size_t)snprintf(out + o, outsz - o, "%s%s", o ? " " : "", esc);
-	}
-	GENERAL_NAMES_free(gens);
-}
-
-/* Verifies a chain for sni at time ts; fills a cache entry. */
-/* First word of the O= of n, lowercased: "Netflix, Inc." -> "netflix". */
-static void org_word(X509_NAME *n, char *out, size_t outsz)
-{
-	char o[128] = "";
-	size_t k = 0;
-	out[0] = 0;
-	if (!n || X509_NAME_get_text_by_NID(n, NID_organizationName, o, sizeof o) <= 0)
-		return;
-	for (const char *p = o; *p && k + 1 < outsz; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
-			out[k++] = *p;
-		else if (*p >= 'A' && *p <= 'Z')
-			out[k++] = (char)(*p - 'A' + 'a');
-		else if (k)
-			break;
-	}
-	out[k] = 0;
-}
-
-static void verify_chain(STACK_OF(X509) *chain, const char *sni, u64 ts_us, struct cert_cache *cc)
-{
-	X509 *leaf = sk_X509_value(chain, 0);
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	time_t t = (time_t)(ts_us / 1000000);
-
-	name_str(X509_get_subject_name(leaf), cc->subject, sizeof cc->subject);
-	name_str(X509_get_issuer_name(leaf), cc->issuer, sizeof cc->issuer);
-	time_str(X509_get0_notBefore(leaf), cc->not_before, sizeof cc->not_before);
-	time_str(X509_get0_notAfter(leaf), cc->not_after, sizeof cc->not_after);
-	sans_str(leaf, cc->sans, sizeof cc->sans);
-	cc->expired = X509_cmp_time(X509_get0_notAfter(leaf), &t) < 0 ||
-	              X509_cmp_time(X509_get0_notBefore(leaf), &t) > 0;
-	cc->name_ok = !sni || !*sni || X509_check_host(leaf, sni, 0, 0, NULL) == 1;
-	cc->verify_err = X509_V_ERR_UNSPECIFIED;
-	if (ctx && X509_STORE_CTX_init(ctx, store, leaf, chain) == 1) {
-		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-		X509_VERIFY_PARAM_set_time(vp, t);
-		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_SERVER);
-		cc->verify_err = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
-	}
-	/* An application's own PKI (a pinned private root of the same company)
-	 * is not trusted publicly by design. */
-	if (cc->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN && sk_X509_num(chain) > 1) {
-		char a[32], b[32];
-		X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
-		org_word(X509_get_subject_name(leaf), a, sizeof a);
-		org_word(X509_get_subject_name(root), b, sizeof b);
-		cc->private_pki = a[0] && strcmp(a, b) == 0;
-	}
-	X509_STORE_CTX_free(ctx);
-	ERR_clear_error();
-}
-
-static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c, u32 frame, u64 ts)
-{
-	u32 list_len;
-	struct cur lst;
-	STACK_OF(X509) *chain;
-	u8 key[32];
-	EVP_MD_CTX *sh;
-	const char *sni = f->name_id ? names_get(f->name_id) : "";
-
-	if (t->version == 0x0304 || cur_be24(c, &list_len) < 0 || cur_sub(c, list_len, &lst) < 0)
-		return;
-	chain = sk_X509_new_null();
-	sh = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(sh, EVP_sha256(), NULL);
-	while (cur_left(&lst) >= 3 && sk_X509_num(chain) < 10) {
-		u32 cl;
-		const u8 *der, *p;
-		if (cur_be24(&lst, &cl) < 0 || cur_ptr(&lst, cl, &der) < 0)
-			break;
-		if (sk_X509_num(chain) == 0)
-			EVP_DigestUpdate(sh, der, cl);
-		p = der;
-		X509 *x = d2i_X509(NULL, &p, (long)cl);
-		if (!x)
-			break;
-		sk_X509_push(chain, x);
-	}
-	ERR_clear_error();
-	if (sk_X509_num(chain) == 0) {
-		sk_X509_free(chain);
-		EVP_MD_CTX_free(sh);
-		return;
-	}
-	/* Same leaf, same name, same day: same verdict. */
-	u64 day = ts / 86400000000ull;
-	EVP_DigestUpdate(sh, sni, strlen(sni));
-	EVP_DigestUpdate(sh, &day, sizeof day);
-	EVP_DigestFinal_ex(sh, key, NULL);
-	EVP_MD_CTX_free(sh);
-	struct cert_cache *cc = &cache[(key[0] | key[1] << 8) % CERT_CACHE_CAP], tmp;
-	if (!(cc->used && memcmp(cc->key, key, 32) == 0)) {
-		memset(&tmp, 0, sizeof tmp);
-		verify_chain(chain, sni, ts, &tmp);
-		memcpy(tmp.key, key, 32);
-		tmp.used = 1;
-		*cc = tmp;
-	}
-	sk_X509_pop_free(chain, X509_free);
-	t->cert_seen = 1;
-	t->cert_frame = frame;
+	const char *sni = flow_sni(f);
 	struct seen_leaf *sl = seen && f->name_id ? &seen[f->name_id % SEEN_CAP] : NULL;
-	int verified = cc->verify_err == X509_V_OK && cc->name_ok && !cc->expired;
+	int verified = v->verify_err == X509_V_OK && v->name_ok && !v->expired;
+	int failed = 0;
+	struct finding fd;
+
 	if (sl && verified && sl->name_id != f->name_id) {
 		sl->name_id = f->name_id;
-		memcpy(sl->key, cc->key, 8);
+		memcpy(sl->key, v->leaf_sha256, sizeof sl->key);
 		sl->frame = frame;
 	}
 
-	/* Expired and untrusted are reported apart: each is checked in Wireshark apart. */
-	int failed = 0;
-	struct finding fd;
-	if (cc->expired) {
+	/* Each problem is its own finding, as each is checked apart in
+	 * Wireshark and fixed apart: an expired self-signed certificate is both
+	 * cert_expired and cert_untrusted. The handshake counts once. */
+	if (v->expired) {
+		char tb[TIME_STRLEN];
 		tls_finding_base(&fd, K_CERT_EXPIRED, f, t, ts, frame);
 		fd.origin = O_SERVER;
-		json_object_set_new(fd.detail, "not_before", json_string(cc->not_before));
-		json_object_set_new(fd.detail, "not_after", json_string(cc->not_after));
-		json_object_set_new(fd.detail, "subject", json_string(cc->subject));
-		char tb[TIME_STRLEN];
+		json_object_set_new(fd.detail, "not_before", json_string(v->not_before));
+		json_object_set_new(fd.detail, "not_after", json_string(v->not_after));
+		json_object_set_new(fd.detail, "subject", json_string(v->exp_subject));
 		json_object_set_new(fd.detail, "capture_time", json_string(time_fmt(ts, tb)));
+		/* 0: the server's own certificate; more: an issuer of the chain. */
+		json_object_set_new(fd.detail, "depth", json_integer(v->expired_depth));
 		findings_emit(&fd);
 		failed = 1;
 	}
 	/* Today's CA store no longer holds the roots of a years-old capture: an
 	 * unknown issuer then says more about the store than about the server. */
-	int stale = (cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	             cc->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
-	             cc->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN) &&
+	int stale = (v->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	             v->verify_err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	             v->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN) &&
 	            (u64)time(NULL) > ts / 1000000 + STALE_STORE_S;
-	stale |= cc->private_pki;
-	if (cc->verify_err != X509_V_OK && cc->verify_err != X509_V_ERR_CERT_HAS_EXPIRED &&
-	    cc->verify_err != X509_V_ERR_CERT_NOT_YET_VALID && !stale) {
+	stale |= v->private_pki;
+	if (v->verify_err != X509_V_OK && !stale) {
 		tls_finding_base(&fd, K_CERT_UNTRUSTED, f, t, ts, frame);
 		fd.origin = O_UNKNOWN;
 		/* Interception: the name verified before with another certificate, or
 		 * it is a catalog service, whose certificates verify against public CAs. */
-		if (sl && sl->name_id == f->name_id && memcmp(sl->key, cc->key, 8) != 0) {
+		if (sl && sl->name_id == f->name_id && memcmp(sl->key, v->leaf_sha256, sizeof sl->key) != 0) {
 			fd.origin = O_ONPATH;
 			finding_add_ev(&fd, sl->frame);
 			json_object_set_new(fd.detail, "interception",
-			                    json_sprintf("differs from the certificate that verified for this name in frame %u", sl->frame));
-		} else if (services_of_name(sni) && (cc->verify_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-		                                     cc->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)) {
+			                    json_sprintf("differs from the certificate that verified for this name in frame %u",
+			                                 sl->frame));
+		} else if (services_of_name(sni) &&
+		           (v->verify_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+		            v->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)) {
 			/* An unknown issuer alone may be an old capture read with today's
 			 * CA store; a self-made root for a streaming service is not. */
 			fd.origin = O_ONPATH;
 			json_object_set_new(fd.detail, "interception",
 			                    json_string("a streaming service's certificate that public CAs do not vouch for"));
 		}
-		json_object_set_new(fd.detail, "subject", json_string(cc->subject));
-		json_object_set_new(fd.detail, "issuer", json_string(cc->issuer));
+		json_object_set_new(fd.detail, "subject", json_string(v->subject));
+		json_object_set_new(fd.detail, "issuer", json_string(v->issuer));
 		json_object_set_new(fd.detail, "verify_error",
-		                    json_string(X509_verify_cert_error_string(cc->verify_err)));
+		                    json_string(cert_error_string(v->verify_err)));
 		findings_emit(&fd);
 		failed = 1;
 	}
-	if (!cc->name_ok) {
+	if (!v->name_ok) {
+		json_t *sans = json_array();
+		const char *s = v->sans;
+		for (u8 i = 0; i < v->n_sans; i++, s += strlen(s) + 1)
+			json_array_append_new(sans, json_string(s));
 		tls_finding_base(&fd, K_CERT_MISMATCH, f, t, ts, frame);
 		fd.origin = O_UNKNOWN;
-		json_object_set_new(fd.detail, "subject", json_string(cc->subject));
-		json_t *sans = json_array();
-		char s2[sizeof cc->sans], *save = NULL;
-		memcpy(s2, cc->sans, sizeof s2);
-		for (char *tok = strtok_r(s2, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-			json_array_append_new(sans, json_string(tok));
+		json_object_set_new(fd.detail, "subject", json_string(v->subject));
 		json_object_set_new(fd.detail, "sans", sans);
 		json_object_set_new(fd.detail, "sni", json_string(sni));
 		findings_emit(&fd);
@@ -476,185 +441,327 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 	if (failed) {
 		t->failed = 1;
 		count_once(f, t, 1);
+		f->app_done = 1;
 	}
 }
 
-/* ---- records ---- */
-
-static void on_alert(struct flow *f, struct tls_state *t, int dir, const u8 *p, u32 n,
-                     const struct packet *pk)
+/* Certificate body in c (TLS <= 1.2): the chain's DER, leaf first, judged
+ * by cert_check() in place (c points into the packet or the buffer). */
+static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c,
+                              const struct packet *pk)
 {
-	if (n < 2 || t->d[dir].ccs || (t->version == 0x0304 && t->sh_seen && dir == DIR_S2C))
-		return; /* encrypted: unreadable */
-	u8 level = p[0], desc = p[1];
-	if (level != 1 && level != 2)
-		return; /* an encrypted alert's ciphertext */
-	/* A warning that does not end the handshake is not a failure. */
-	if (level == 1 && (desc == 112 || (desc == 0 && t->done)))
+	u32 list_len;
+	struct cur lst;
+	struct cert_der chain[CERT_CHAIN_MAX];
+	size_t n = 0;
+
+	t->cert_seen = 1;
+	t->cert_frame = pk->frame;
+	if (cur_be24(c, &list_len) < 0 || cur_sub(c, MIN((size_t)list_len, cur_left(c)), &lst) < 0)
 		return;
-	if (t->done && desc == 0)
-		return;
-	struct finding fd;
-	tls_finding_base(&fd, K_TLS_ALERT, f, t, pk->ts_us, pk->frame);
-	fd.origin = dir == DIR_S2C ? O_SERVER : O_LOCAL;
-	const char *dn = tls_alert_name(desc);
-	json_object_set_new(fd.detail, "level", json_integer(level));
-	json_object_set_new(fd.detail, "level_name", json_string(level == 2 ? "fatal" : "warning"));
-	json_object_set_new(fd.detail, "description", json_integer(desc));
-	json_object_set_new(fd.detail, "description_name", dn ? json_string(dn) : json_null());
-	json_object_set_new(fd.detail, "sender", json_string(sender_name(dir)));
-	json_object_set_new(fd.detail, "ttl", json_integer(pk->ttl));
-	findings_emit(&fd);
-	t->failed = 1;
-	count_once(f, t, 1);
-	f->app_done = 1;
+	while (cur_left(&lst) >= 3 && n < CERT_CHAIN_MAX) {
+		u32 cl;
+		const u8 *der;
+		if (cur_be24(&lst, &cl) < 0 || cl == 0 || cur_ptr(&lst, cl, &der) < 0)
+			break;
+		chain[n].p = der;
+		chain[n].n = cl;
+		n++;
+	}
+	if (n == 0)
+		return; /* no certificate (anonymous, or a client's empty answer) */
+	const struct cert_verdict *v = cert_check(chain, n, flow_sni(f), pk->ts_us);
+	if (v)
+		cert_findings(f, t, v, pk->frame, pk->ts_us);
 }
 
-static void on_handshake_bytes(struct flow *f, struct tls_state *t, int dir, const u8 *p, u32 n,
-                               const struct packet *pk)
+/* ---- handshake messages ---- */
+
+/* 1 if a handshake message of type ht from dir is worth reassembling. */
+static int msg_wanted(const struct tls_state *t, int dir, u8 ht)
 {
-	struct tls_dir *d = &t->d[dir];
-	if (d->ccs)
-		return; /* encrypted handshake */
-	if (d->len + n > TLS_BUF_MAX) {
-		d->broken = 1;
-		return;
-	}
-	if (d->len + n > d->cap) {
-		d->cap = MIN((u32)TLS_BUF_MAX, MAX(d->cap * 2, d->len + n + 1024));
-		d->buf = xrealloc(d->buf, d->cap);
-	}
-	memcpy(d->buf + d->len, p, n);
-	d->len += n;
-	/* Handshake messages: type(1) length(3) body (RFC 8446 section 4). */
-	u32 off = 0;
-	while (d->len - off >= 4) {
-		u32 ml = (u32)d->buf[off + 1] << 16 | (u32)d->buf[off + 2] << 8 | d->buf[off + 3];
-		if (ml > TLS_BUF_MAX) {
-			d->broken = 1;
+	if (dir == DIR_C2S)
+		return ht == HT_CLIENT_HELLO && !t->ch_seen;
+	if (ht == HT_SERVER_HELLO)
+		return !t->sh_seen;
+	/* In TLS 1.3 the certificate is encrypted (and never reaches here). */
+	return ht == HT_CERTIFICATE && t->sh_seen && !t->cert_seen && !is_tls13(t->version);
+}
+
+/* A whole handshake message of type ht, body b[n], completed in packet pk. */
+static void on_message(struct flow *f, struct tls_state *t, u8 ht, const u8 *b, u32 n,
+                       const struct packet *pk)
+{
+	struct cur c;
+	cur_init(&c, b, n);
+	if (ht == HT_CLIENT_HELLO) {
+		t->ch_seen = 1;
+		t->ch_frame = pk->frame;
+		t->ch_us = pk->ts_us;
+		parse_client_hello(f, t, &c);
+	} else if (ht == HT_SERVER_HELLO) {
+		if (parse_server_hello(t, &c)) {
+			t->hrr = 1; /* a second ClientHello and the real ServerHello follow */
 			return;
 		}
-		if (d->len - off - 4 < ml)
-			break;
-		struct cur c;
-		cur_init(&c, d->buf + off + 4, ml);
-		u8 ht = d->buf[off];
-		if (ht == HT_CLIENT_HELLO && dir == DIR_C2S && !t->ch_seen) {
-			t->ch_seen = 1;
-			t->ch_frame = pk->frame;
-			t->ch_us = pk->ts_us;
-			parse_client_hello(f, t, &c);
-		} else if (ht == HT_SERVER_HELLO && dir == DIR_S2C && !t->sh_seen) {
-			t->sh_seen = 1;
-			t->sh_frame = pk->frame;
-			parse_server_hello(t, &c);
-		} else if (ht == HT_CERTIFICATE && dir == DIR_S2C && !t->cert_seen) {
-			parse_certificate(f, t, &c, pk->frame, pk->ts_us);
-		}
-		off += 4 + ml;
-		/* TLS 1.3: everything after the ServerHello is encrypted. */
-		if (t->version == 0x0304 && dir == DIR_S2C && t->sh_seen) {
-			d->ccs = 1;
-			break;
-		}
+		t->sh_seen = 1;
+		t->sh_frame = pk->frame;
+		/* TLS 1.3: everything the server sends after its ServerHello is encrypted. */
+		if (is_tls13(t->version))
+			t->d[DIR_S2C].hs_enc = 1;
+	} else if (ht == HT_CERTIFICATE) {
+		parse_certificate(f, t, &c, pk);
 	}
-	memmove(d->buf, d->buf + off, d->len - off);
-	d->len -= off;
 }
 
-static void check_done(struct flow *f, struct tls_state *t)
+/* Bytes p[n] of a handshake record from dir: messages may span records and
+ * segments, and one record may hold several. Only the messages we parse
+ * are kept (in place when whole in this packet, else copied into a buffer
+ * sized to the message, at most TLS_BUF_MAX); the others are skipped. */
+static void hs_bytes(struct flow *f, struct tls_state *t, int dir, const u8 *p, u32 n,
+                     const struct packet *pk)
 {
-	if (t->done || t->failed)
+	struct tls_dir *d = &t->d[dir];
+	while (n && !f->app_done && !d->ccs && !d->hs_enc) {
+		if (d->skip) {
+			u32 k = MIN(n, d->skip);
+			d->skip -= k, p += k, n -= k;
+			continue;
+		}
+		if (d->msg_on) {
+			u32 k = MIN(n, d->msg_need - d->msg_have);
+			memcpy(d->msg + d->msg_have, p, k);
+			d->msg_have += k, p += k, n -= k;
+			if (d->msg_have == d->msg_need) {
+				d->msg_on = 0;
+				on_message(f, t, d->msg_type, d->msg, d->msg_need, pk);
+			}
+			continue;
+		}
+		u32 k = MIN(n, 4u - d->mh_len);
+		memcpy(d->mh + d->mh_len, p, k);
+		d->mh_len = (u8)(d->mh_len + k), p += k, n -= k;
+		if (d->mh_len < 4)
+			return;
+		d->mh_len = 0;
+		u8 ht = d->mh[0];
+		u32 ml = (u32)d->mh[1] << 16 | (u32)d->mh[2] << 8 | d->mh[3];
+		if (!msg_wanted(t, dir, ht) || ml > TLS_BUF_MAX) {
+			d->skip = ml; /* not parsed; a wanted one this large is not kept either */
+			continue;
+		}
+		if (n >= ml) {
+			on_message(f, t, ht, p, ml, pk);
+			p += ml, n -= ml;
+			continue;
+		}
+		if (ml > d->msg_cap) {
+			d->msg = xrealloc(d->msg, ml);
+			d->msg_cap = ml;
+		}
+		d->msg_type = ht;
+		d->msg_need = ml;
+		d->msg_have = 0;
+		d->msg_on = 1;
+	}
+}
+
+/* ---- alerts (RFC 8446 section 6) ---- */
+
+/* 1 if an alert of level and desc ends the handshake as a failure: every
+ * fatal one; a warning before completion, except unrecognized_name (servers
+ * send it and go on) and SSLv3's no_certificate (the handshake goes on). */
+static int alert_fails(u8 level, u8 desc, int done)
+{
+	if (level == 2)
+		return 1;
+	return !done && desc != 112 && desc != 41;
+}
+
+/* The alert record just completed from dir, in packet pk. */
+static void on_alert_record(struct flow *f, struct tls_state *t, int dir, const struct packet *pk)
+{
+	struct tls_dir *d = &t->d[dir];
+	/* Readable only in clear: before the sender's ChangeCipherSpec, and for
+	 * a TLS 1.3 server before its ServerHello (later alerts are encrypted).
+	 * Alerts in clear are 2 bytes each; a ciphertext is longer. */
+	if (d->ccs || d->hs_enc || d->rec_len > ALERT_CLEAR_MAX || d->rec_len % 2 ||
+	    d->alert_len != d->rec_len)
 		return;
-	/* TLS 1.2: both sides switched ciphers. TLS 1.3: the client sent
-	 * application data after the server's flight. Either way it completed. */
-	if ((t->d[0].ccs && t->d[1].ccs && t->version != 0x0304) ||
-	    (t->sh_seen && t->d[DIR_C2S].appdata && t->d[DIR_S2C].appdata + t->d[DIR_S2C].ccs)) {
-		t->done = 1;
-		count_once(f, t, 0);
+	for (u32 i = 0; i + 1 < d->alert_len; i += 2) {
+		u8 level = d->alert[i], desc = d->alert[i + 1];
+		if (level != 1 && level != 2)
+			return; /* not an alert in clear after all */
+		if (!alert_fails(level, desc, t->done))
+			continue;
+		struct finding fd;
+		const char *dn = tls_alert_name(desc);
+		tls_finding_base(&fd, K_TLS_ALERT, f, t, pk->ts_us, pk->frame);
+		/* Who sent it as the direction says; diagnose weighs the TTL. */
+		fd.origin = dir == DIR_S2C ? O_SERVER : O_LOCAL;
+		json_object_set_new(fd.detail, "level", json_integer(level));
+		json_object_set_new(fd.detail, "level_name", json_string(level == 2 ? "fatal" : "warning"));
+		json_object_set_new(fd.detail, "description", json_integer(desc));
+		json_object_set_new(fd.detail, "description_name", dn ? json_string(dn) : json_null());
+		json_object_set_new(fd.detail, "sender", json_string(sender_name(dir)));
+		json_object_set_new(fd.detail, "ttl", json_integer(pk->ttl));
+		findings_emit(&fd);
+		t->failed = 1;
+		count_once(f, t, 1);
 		f->app_done = 1;
-		if (done_on && f->name_id) {
-			struct done_on *d = done_slot(&f->srv);
-			d->srv = f->srv;
-			d->name_id = f->name_id;
-			d->frame = t->sh_frame;
-		}
+		return;
 	}
 }
 
-static void on_record(struct flow *f, struct tls_state *t, int dir, u8 type, const u8 *p, u32 n,
-                      const struct packet *pk)
+/* ---- completion ---- */
+
+/* Decides whether the handshake completed: TLS <= 1.2 when both sides sent
+ * ChangeCipherSpec (or application data both ways: False Start); TLS 1.3
+ * when the client sent application data after the server's encrypted
+ * flight (its Finished, in an application_data record). */
+static void check_done(struct flow *f, struct tls_state *t, u32 frame)
 {
-	switch (type) {
-	case CT_HANDSHAKE:
-		on_handshake_bytes(f, t, dir, p, n, pk);
-		break;
-	case CT_ALERT:
-		on_alert(f, t, dir, p, n, pk);
-		break;
-	case CT_CCS:
-		t->d[dir].ccs = 1;
-		break;
-	case CT_APPDATA:
-		t->d[dir].appdata++;
-		break;
-	default:
-		t->d[dir].broken = 1; /* not TLS after all */
+	int ok;
+	if (t->done || t->failed || !t->sh_seen)
+		return;
+	if (is_tls13(t->version))
+		ok = t->c13_recs >= 2 || (t->c13_recs == 1 && !t->c13_first_small);
+	else
+		ok = (t->d[0].ccs && t->d[1].ccs) || (t->d[0].appdata && t->d[1].appdata);
+	if (!ok)
+		return;
+	t->done = 1;
+	count_once(f, t, 0);
+	f->app_done = 1;
+	if (done_on && f->name_id) {
+		struct done_on *d = done_slot(&f->srv);
+		d->srv = f->srv;
+		d->name_id = f->name_id;
+		d->frame = t->sh_frame ? t->sh_frame : frame;
 	}
-	check_done(f, t);
+}
+
+/* A record from dir begins (header read). Returns -1 if it is not TLS. */
+static int on_record_start(struct flow *f, struct tls_state *t, int dir, const struct packet *pk)
+{
+	struct tls_dir *d = &t->d[dir];
+	const struct tls_rec_wire *w = (const struct tls_rec_wire *)d->hdr;
+	u32 len = (u32)w->len[0] << 8 | w->len[1];
+
+	if (w->type < CT_CCS || w->type > CT_HEARTBEAT || w->ver[0] != 3 || w->ver[1] > 4 ||
+	    len > REC_MAX || (len == 0 && w->type != CT_APPDATA))
+		return -1;
+	d->rec_type = w->type;
+	d->rec_len = d->rec_left = (u16)len;
+	d->alert_len = 0;
+	if (w->type == CT_CCS) {
+		/* Up to TLS 1.2 what follows it is encrypted; in TLS 1.3 it is a
+		 * dummy for middleboxes (RFC 8446 appendix D.4), even after a
+		 * HelloRetryRequest, before the second ClientHello in clear. */
+		if (!is_tls13(t->version))
+			d->ccs = 1;
+		check_done(f, t, pk->frame);
+	} else if (w->type == CT_APPDATA) {
+		d->appdata++;
+		/* TLS 1.3: the client's records after the server's flight; early
+		 * data before it does not count. A first one the size of an
+		 * encrypted alert is not taken for its Finished (a rejection looks
+		 * like that); a second one completes the handshake. */
+		if (dir == DIR_C2S && t->sh_seen && is_tls13(t->version) && t->d[DIR_S2C].appdata) {
+			if (t->c13_recs < 255)
+				t->c13_recs++;
+			if (t->c13_recs == 1)
+				t->c13_first_small = len <= ENC_ALERT_MAX;
+		}
+		check_done(f, t, pk->frame);
+	}
+	return 0;
+}
+
+/* Bytes p[n] of the current record from dir. */
+static void on_record_bytes(struct flow *f, struct tls_state *t, int dir, const u8 *p, u32 n,
+                            const struct packet *pk)
+{
+	struct tls_dir *d = &t->d[dir];
+	if (d->rec_type == CT_HANDSHAKE) {
+		hs_bytes(f, t, dir, p, n, pk);
+	} else if (d->rec_type == CT_ALERT) {
+		u32 k = MIN(n, (u32)ALERT_CLEAR_MAX - d->alert_len);
+		memcpy(d->alert + d->alert_len, p, k);
+		d->alert_len = (u8)(d->alert_len + k);
+	}
+}
+
+/* ---- the byte stream ---- */
+
+/* Sequence number of dir's first data byte when its SYN was seen. */
+static int stream_start(const struct flow *f, int dir, u32 *seq)
+{
+	const struct flow_side *s = &f->side[dir];
+	int syn_seen = dir == DIR_C2S ? f->syn_count && !f->picked_up : f->synack_frame != 0;
+	if (!syn_seen || !s->seq_valid)
+		return 0;
+	*seq = s->isn + 1;
+	return 1;
 }
 
 void tls_feed(struct flow *f, int dir, const struct packet *pk)
 {
 	struct tls_state *t = f->app_state;
-	if (!t)
-		t = f->app_state = xcalloc(1, sizeof *t);
-	struct tls_dir *d = &t->d[dir];
 	const u8 *p = pk->pl;
 	u32 n = pk->pl_len;
 
-	if (d->broken)
-		goto out;
-	if (d->seq_ok) {
-		i32 delta = (i32)(pk->seq - d->next_seq);
-		if (delta > 0) {
-			d->broken = 1; /* a gap: stop rather than misparse */
-			goto out;
-		}
-		if ((u32)-delta >= n)
-			return; /* retransmission */
-		p += (u32)-delta;
-		n -= (u32)-delta;
-	}
-	d->seq_ok = 1;
-	d->next_seq = pk->seq + pk->pl_len;
-	if (pk->pl_len < pk->pl_wire)
-		d->broken = 1; /* snaplen: what follows is unknown */
+	if (f->app_done || (dir != DIR_C2S && dir != DIR_S2C) || !p || !n)
+		return;
+	if (!t)
+		t = f->app_state = xcalloc(1, sizeof *t);
+	struct tls_dir *d = &t->d[dir];
 
-	while (n && !d->broken && !f->app_done) {
+	if (pk->proto == IPPROTO_TCP_) {
+		/* Data of a SYN (TCP Fast Open) starts one past its sequence number. */
+		u32 seq = pk->seq + ((pk->tcp_flags & TH_SYN) ? 1 : 0);
+		if (!d->seq_ok && stream_start(f, dir, &d->next_seq))
+			d->seq_ok = 1;
+		if (d->seq_ok) {
+			i32 delta = (i32)(seq - d->next_seq);
+			if (delta > 0) {
+				give_up(f, t); /* bytes missing: misparsing is worse than stopping */
+				return;
+			}
+			if ((u32)-delta >= n)
+				return; /* a retransmission of what was seen */
+			p += (u32)-delta, n -= (u32)-delta, seq += (u32)-delta;
+		}
+		d->seq_ok = 1;
+		d->next_seq = seq + n;
+	}
+
+	while (n && !f->app_done) {
 		if (!d->rec_left) {
 			/* Record header: type(1) version(2) length(2). */
-			u32 take = MIN(n, 5u - d->rec_hdr_len);
-			memcpy(d->rec_hdr + d->rec_hdr_len, p, take);
-			d->rec_hdr_len = (u8)(d->rec_hdr_len + take);
-			p += take, n -= take;
-			if (d->rec_hdr_len < 5)
+			u32 k = MIN(n, 5u - d->hdr_len);
+			memcpy(d->hdr + d->hdr_len, p, k);
+			d->hdr_len = (u8)(d->hdr_len + k), p += k, n -= k;
+			if (d->hdr_len < 5)
 				break;
-			d->rec_hdr_len = 0;
-			d->rec_type = d->rec_hdr[0];
-			d->rec_left = (u32)d->rec_hdr[3] << 8 | d->rec_hdr[4];
-			if (d->rec_hdr[1] != 3 || d->rec_left > 16384 + 2048 || d->rec_left == 0) {
-				d->broken = 1;
-				break;
+			d->hdr_len = 0;
+			if (on_record_start(f, t, dir, pk) < 0) {
+				give_up(f, t);
+				return;
 			}
+			if (f->app_done || !d->rec_left)
+				continue;
 		}
-		u32 take = MIN(n, d->rec_left);
-		on_record(f, t, dir, d->rec_type, p, take, pk);
-		p += take, n -= take, d->rec_left -= take;
+		u32 k = MIN(n, (u32)d->rec_left);
+		on_record_bytes(f, t, dir, p, k, pk);
+		p += k, n -= k;
+		d->rec_left = (u16)(d->rec_left - k);
+		if (!d->rec_left && d->rec_type == CT_ALERT && !f->app_done)
+			on_alert_record(f, t, dir, pk);
 	}
-out:
-	if (t->d[0].broken && t->d[1].broken)
-		f->app_done = 1;
+	/* The snapshot length cut this segment: the rest of it is unknown. */
+	if (pk->pl_len < pk->pl_wire && !f->app_done)
+		give_up(f, t);
 }
 
 void tls_flow_end(struct flow *f, u64 now_us)
@@ -662,16 +769,17 @@ void tls_flow_end(struct flow *f, u64 now_us)
 	struct tls_state *t = f->app_state;
 	if (!t)
 		return;
+	int stalled = now_us >= t->ch_us + g_opts.tls_timeout_us;
 	/* Cut right after the ClientHello (a reset, or silence) while another
 	 * name completes on the same address: the name is what was refused. */
 	struct done_on *d = done_on ? done_slot(&f->srv) : NULL;
-	if (t->ch_seen && !t->sh_seen && !t->failed && !t->counted && d && d->name_id &&
-	    d->name_id != f->name_id && f->name_id && addr_eq(&d->srv, &f->srv) &&
-	    (f->tcp_state == TCPS_RESET || now_us >= t->ch_us + g_opts.tls_timeout_us)) {
+	if (t->ch_seen && !t->sh_seen && !t->failed && !t->counted && !t->gave_up && d &&
+	    d->name_id && d->name_id != f->name_id && f->name_id && addr_eq(&d->srv, &f->srv) &&
+	    (f->tcp_state == TCPS_RESET || stalled)) {
 		struct finding fd;
 		int reset = f->tcp_state == TCPS_RESET;
-		tls_finding_base(&fd, K_SNI_FILTERED, f, t, reset ? f->rst_us : t->ch_us + g_opts.tls_timeout_us,
-		                 t->ch_frame);
+		tls_finding_base(&fd, K_SNI_FILTERED, f, t,
+		                 reset ? f->rst_us : t->ch_us + g_opts.tls_timeout_us, t->ch_frame);
 		if (reset)
 			finding_add_ev(&fd, f->rst_frame);
 		finding_add_ev(&fd, d->frame);
@@ -683,26 +791,31 @@ void tls_flow_end(struct flow *f, u64 now_us)
 		count_once(f, t, 1);
 		f->reported = 1; /* the reset is this finding's evidence, not a finding of its own */
 	}
-	if (t->ch_seen && !t->done && !t->failed && !t->counted) {
-		/* Stalled: neither completed nor failed in TLS; a reset is tcp's finding. */
-		if (f->tcp_state != TCPS_RESET && now_us >= t->ch_us + g_opts.tls_timeout_us) {
+	if (t->ch_seen && !t->counted) {
+		if (t->gave_up) {
+			/* Unreadable from some point: not a failure that we saw. */
+			if (t->sh_seen)
+				count_once(f, t, 0);
+		} else if (f->tcp_state == TCPS_RESET) {
+			count_once(f, t, 1); /* the reset is the tcp analyzer's finding */
+		} else if (stalled) {
+			/* Neither completed nor failed within the timeout. */
 			struct finding fd;
-			tls_finding_base(&fd, K_TLS_TIMEOUT, f, t, t->ch_us + g_opts.tls_timeout_us, t->ch_frame);
+			tls_finding_base(&fd, K_TLS_TIMEOUT, f, t, t->ch_us + g_opts.tls_timeout_us,
+			                 t->ch_frame);
 			fd.origin = O_UNKNOWN;
 			json_object_set_new(fd.detail, "stage",
-			                    json_string(t->cert_seen ? "certificate_received"
-			                                : t->sh_seen  ? "server_hello_received"
-			                                              : "client_hello_sent"));
+			                    json_string(t->cert_seen  ? "certificate_received"
+			                                : t->sh_seen ? "server_hello_received"
+			                                             : "client_hello_sent"));
 			findings_emit(&fd);
 			count_once(f, t, 1);
-		} else if (f->tcp_state == TCPS_RESET) {
-			count_once(f, t, 1);
 		} else if (t->sh_seen && (t->d[0].appdata || t->d[1].appdata)) {
-			count_once(f, t, 0);
+			count_once(f, t, 0); /* the input ended before the timeout could tell */
 		}
 	}
-	free(t->d[0].buf);
-	free(t->d[1].buf);
+	free(t->d[0].msg);
+	free(t->d[1].msg);
 	free(t);
 	f->app_state = NULL;
 }

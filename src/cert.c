@@ -1,0 +1,357 @@
+/* \summary: certificate chains checked with OpenSSL at the capture's time:
+ * trust (X509_verify_cert against the system store plus --ca-file), validity
+ * time and name (X509_check_host) told apart; verdicts cached. */
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "panne/cert.h"
+#include "panne/config.h"
+#include "panne/util.h"
+
+#define CACHE_BUCKET_S 86400 /* verdicts are keyed by the day of the capture time */
+
+/* A cached verdict: the key is SHA-256 over the chain's DER, the name and the
+ * day; it also holds the span of time around the judged instant where no
+ * certificate of the chain starts or ends its validity, so that a second
+ * handshake on the same day but past a notAfter is judged again. */
+struct cache_ent {
+	u8 key[32];
+	u8 used;
+	i64 stable_lo, stable_hi; /* seconds: the verdict holds for lo <= t < hi */
+	struct cert_verdict v;
+};
+
+static X509_STORE *store;
+static char *store_ca_file;     /* the extra PEM file the store holds, or NULL */
+static struct cache_ent *cache; /* CERT_CACHE_CAP entries, direct-mapped */
+static int vrun_idx = -1;       /* X509_STORE_CTX ex_data slot of struct vrun */
+static u64 n_hits, n_misses;
+
+int cert_init(const char *ca_file, char *err, size_t errlen)
+{
+	cert_reset();
+	int same = ca_file ? store_ca_file && strcmp(ca_file, store_ca_file) == 0 : !store_ca_file;
+	if (store && !same) {
+		X509_STORE_free(store);
+		store = NULL;
+	}
+	if (!store) {
+		free(store_ca_file);
+		store_ca_file = NULL;
+		store = X509_STORE_new();
+		if (!store || X509_STORE_set_default_paths(store) != 1) {
+			snprintf(err, errlen, "cannot load the system CA store");
+			ERR_clear_error();
+			X509_STORE_free(store);
+			store = NULL;
+			return -1;
+		}
+		if (ca_file && X509_STORE_load_locations(store, ca_file, NULL) != 1) {
+			snprintf(err, errlen, "--ca-file %s: cannot read PEM certificates from it", ca_file);
+			ERR_clear_error();
+			X509_STORE_free(store);
+			store = NULL;
+			return -1;
+		}
+		store_ca_file = ca_file ? xstrdup(ca_file) : NULL;
+	}
+	if (vrun_idx < 0)
+		vrun_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	cache = xcalloc(CERT_CACHE_CAP, sizeof *cache);
+	n_hits = n_misses = 0;
+	return 0;
+}
+
+void cert_reset(void)
+{
+	free(cache);
+	cache = NULL;
+}
+
+const char *cert_error_string(int verify_err) { return X509_verify_cert_error_string(verify_err); }
+
+void cert_cache_stats(u64 *hits, u64 *misses)
+{
+	*hits = n_hits;
+	*misses = n_misses;
+}
+
+/* ---- text forms ---- */
+
+/* RFC 2253 text of n, escaped for printing. */
+static void name_str(const X509_NAME *n, char *out, size_t outsz)
+{
+	char tmp[512];
+	int l;
+	BIO *b;
+
+	out[0] = 0;
+	if (!n || !(b = BIO_new(BIO_s_mem())))
+		return;
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	l = BIO_read(b, tmp, sizeof tmp - 1);
+	BIO_free(b);
+	if (l > 0)
+		str_escape((const u8 *)tmp, (size_t)l, out, outsz);
+}
+
+/* Seconds since the epoch of at; 0 with *ok = 0 when it does not parse. */
+static i64 asn1_secs(const ASN1_TIME *at, int *ok)
+{
+	struct tm tm;
+	*ok = at && ASN1_TIME_to_tm(at, &tm) == 1;
+	return *ok ? (i64)timegm(&tm) : 0;
+}
+
+/* RFC 3339 text of at ("2016-10-09T15:55:47Z"), "" when it does not parse. */
+static void time_str(const ASN1_TIME *at, char *out, size_t outsz)
+{
+	struct tm tm;
+	out[0] = 0;
+	if (!at || ASN1_TIME_to_tm(at, &tm) != 1)
+		return;
+	/* the modulos only bound the widths for the compiler: ASN1 years are 0..9999 */
+	snprintf(out, outsz, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+	         (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+	         (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+}
+
+/* The leaf's DNS subject alternative names into v->sans, as many as fit. */
+static void sans_fill(X509 *x, struct cert_verdict *v)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	size_t o = 0;
+
+	v->n_sans = 0;
+	if (!gens)
+		return;
+	for (int i = 0; i < sk_GENERAL_NAME_num(gens) && v->n_sans < 255; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char esc[128];
+		if (g->type != GEN_DNS)
+			continue;
+		int l = ASN1_STRING_length(g->d.dNSName);
+		str_escape(ASN1_STRING_get0_data(g->d.dNSName), (size_t)MAX(l, 0), esc, sizeof esc);
+		size_t el = strlen(esc) + 1;
+		if (o + el > sizeof v->sans)
+			break;
+		memcpy(v->sans + o, esc, el);
+		o += el;
+		v->n_sans++;
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+/* First word of the O= of n, lowercased: "Netflix, Inc." -> "netflix". */
+static void org_word(const X509_NAME *n, char *out, size_t outsz)
+{
+	char o[128] = "";
+	size_t k = 0;
+	out[0] = 0;
+	if (!n || X509_NAME_get_text_by_NID((X509_NAME *)n, NID_organizationName, o, sizeof o) <= 0)
+		return;
+	for (const char *p = o; *p && k + 1 < outsz; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			out[k++] = *p;
+		else if (*p >= 'A' && *p <= 'Z')
+			out[k++] = (char)(*p - 'A' + 'a');
+		else if (k)
+			break;
+	}
+	out[k] = 0;
+}
+
+/* ---- verification ---- */
+
+/* What the verify callback learns during one X509_verify_cert(). */
+struct vrun {
+	struct cert_verdict *v;
+	int first_err; /* first error other than validity time */
+};
+
+/* Keeps going past every error so that all of them are seen: an untrusted
+ * issuer stops OpenSSL before it looks at the dates otherwise. Validity-time
+ * errors are noted apart (the nearest the leaf wins), the first other error
+ * is the chain's verdict. */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	struct vrun *r = X509_STORE_CTX_get_ex_data(ctx, vrun_idx);
+	if (ok || !r)
+		return ok;
+	int e = X509_STORE_CTX_get_error(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
+	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+	if (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID) {
+		struct cert_verdict *v = r->v;
+		if (x && (!v->expired || depth < v->expired_depth)) {
+			v->expired = 1;
+			v->not_yet_valid = e == X509_V_ERR_CERT_NOT_YET_VALID;
+			v->expired_depth = (u8)MIN(MAX(depth, 0), 255);
+			name_str(X509_get_subject_name(x), v->exp_subject, sizeof v->exp_subject);
+			time_str(X509_get0_notBefore(x), v->not_before, sizeof v->not_before);
+			time_str(X509_get0_notAfter(x), v->not_after, sizeof v->not_after);
+		}
+	} else if (r->first_err == X509_V_OK) {
+		r->first_err = e;
+	}
+	return 1;
+}
+
+/* Narrows [*lo, *hi) around t to exclude the validity boundaries of x. */
+static void stable_span(X509 *x, i64 t, i64 *lo, i64 *hi)
+{
+	int ok;
+	i64 b[2];
+	b[0] = asn1_secs(X509_get0_notBefore(x), &ok);
+	if (!ok)
+		return;
+	b[1] = asn1_secs(X509_get0_notAfter(x), &ok) + 1; /* notAfter itself is still valid */
+	if (!ok)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (b[i] <= t && b[i] > *lo)
+			*lo = b[i];
+		if (b[i] > t && b[i] < *hi)
+			*hi = b[i];
+	}
+}
+
+/* 1 if name is an IPv4 or IPv6 address literal. */
+static int is_ip_literal(const char *name)
+{
+	u8 buf[16];
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* Judges chain (leaf first) for name at t into e. */
+static void judge(STACK_OF(X509) *chain, const char *name, i64 t, struct cache_ent *e)
+{
+	struct cert_verdict *v = &e->v;
+	X509 *leaf = sk_X509_value(chain, 0);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	struct vrun r = { v, X509_V_OK };
+	unsigned dl = 0;
+
+	memset(v, 0, sizeof *v);
+	X509_digest(leaf, EVP_sha256(), v->leaf_sha256, &dl);
+	name_str(X509_get_subject_name(leaf), v->subject, sizeof v->subject);
+	name_str(X509_get_issuer_name(leaf), v->issuer, sizeof v->issuer);
+	sans_fill(leaf, v);
+	if (!name[0])
+		v->name_ok = 1;
+	else if (is_ip_literal(name))
+		v->name_ok = X509_check_ip_asc(leaf, name, 0) == 1;
+	else
+		v->name_ok = X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;
+
+	/* The chain alone, at the capture's time; the name is judged above, so
+	 * that "does not verify" and "not for this name" stay two findings. */
+	v->verify_err = X509_V_ERR_UNSPECIFIED;
+	if (ctx && X509_STORE_CTX_init(ctx, store, leaf, chain) == 1) {
+		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+		X509_VERIFY_PARAM_set_time(vp, (time_t)t);
+		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_SERVER);
+		X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+		X509_STORE_CTX_set_ex_data(ctx, vrun_idx, &r);
+		int rc = X509_verify_cert(ctx);
+		if (r.first_err != X509_V_OK)
+			v->verify_err = r.first_err;
+		else if (rc == 1)
+			v->verify_err = X509_V_OK;
+		else if (X509_STORE_CTX_get_error(ctx) != X509_V_OK)
+			v->verify_err = X509_STORE_CTX_get_error(ctx);
+		/* The chain OpenSSL built (anchor included) bounds the verdict's time. */
+		STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+		for (int i = 0; built && i < sk_X509_num(built); i++)
+			stable_span(sk_X509_value(built, i), t, &e->stable_lo, &e->stable_hi);
+	}
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		stable_span(sk_X509_value(chain, i), t, &e->stable_lo, &e->stable_hi);
+	if (!v->expired) {
+		time_str(X509_get0_notBefore(leaf), v->not_before, sizeof v->not_before);
+		time_str(X509_get0_notAfter(leaf), v->not_after, sizeof v->not_after);
+		memcpy(v->exp_subject, v->subject, sizeof v->exp_subject);
+	}
+	/* An application's own PKI (a pinned private root of the same company)
+	 * is not trusted publicly by design. */
+	if (v->verify_err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN && sk_X509_num(chain) > 1) {
+		char a[32], b[32];
+		X509 *root = sk_X509_value(chain, sk_X509_num(chain) - 1);
+		org_word(X509_get_subject_name(leaf), a, sizeof a);
+		org_word(X509_get_subject_name(root), b, sizeof b);
+		v->private_pki = a[0] && strcmp(a, b) == 0;
+	}
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const char *name,
+                                      u64 ts_us)
+{
+	u8 key[32];
+	u32 len_be;
+	i64 t = (i64)(ts_us / 1000000);
+	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
+	EVP_MD_CTX *md;
+
+	if (!cache || !store || !n || !c[0].p)
+		return NULL;
+	if (!name)
+		name = "";
+	n = MIN(n, (size_t)CERT_CHAIN_MAX);
+
+	/* Same chain, same name, same day: same verdict (unless a certificate's
+	 * validity starts or ends in between, see stable_lo/hi). */
+	if (!(md = EVP_MD_CTX_new()))
+		return NULL;
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; i < n; i++) {
+		len_be = htonl(c[i].n);
+		EVP_DigestUpdate(md, &len_be, sizeof len_be);
+		EVP_DigestUpdate(md, c[i].p, c[i].n);
+	}
+	EVP_DigestUpdate(md, name, strlen(name) + 1);
+	EVP_DigestUpdate(md, &day, sizeof day);
+	EVP_DigestFinal_ex(md, key, NULL);
+	EVP_MD_CTX_free(md);
+
+	struct cache_ent *e = &cache[((u32)key[0] << 16 | (u32)key[1] << 8 | key[2]) % CERT_CACHE_CAP];
+	if (e->used && memcmp(e->key, key, sizeof key) == 0 && t >= e->stable_lo && t < e->stable_hi) {
+		n_hits++;
+		return &e->v;
+	}
+	n_misses++;
+
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	if (!chain)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const u8 *p = c[i].p;
+		X509 *x = c[i].n <= 0x7fffffff ? d2i_X509(NULL, &p, (long)c[i].n) : NULL;
+		if (!x)
+			break; /* what follows a certificate that does not decode is not used */
+		if (!sk_X509_push(chain, x)) {
+			X509_free(x);
+			break;
+		}
+	}
+	ERR_clear_error();
+	if (sk_X509_num(chain) == 0) {
+		sk_X509_free(chain);
+		return NULL;
+	}
+	e->used = 0;
+	e->stable_lo = INT64_MIN;
+	e->stable_hi = INT64_MAX;
+	judge(chain, name, t, e);
+	memcpy(e->key, key, sizeof key);
+	e->used = 1;
+	sk_X509_pop_free(chain, X509_free);
+	return &e->v;
+}
