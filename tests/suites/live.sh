@@ -46,8 +46,27 @@ prc=$?
 sleep 0.5
 kill -TERM $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
 
+# The release build also confines itself to an empty, unlinked directory
+# (the sanitizer build cannot: its leak check reads /proc at exit).
+rel_root=""
+if [ -x ./panne ]; then
+	ip netns exec $G ./panne -i g0 -t 3 -Z nobody >/dev/null 2>&1 &
+	RPID=$!
+	sleep 1.5
+	rel_root=$(readlink /proc/$RPID/root 2>/dev/null)
+	rel_uid=$(awk '/^Uid:/ {print $2}' /proc/$RPID/status 2>/dev/null)
+	wait $RPID
+fi
+
 rc=0
 fail() { echo "live: $*"; rc=1; }
+if [ -x ./panne ]; then
+	case "$rel_root" in
+	/tmp/panne-root.*"(deleted)") ;;
+	*) fail "release panne is not confined to an empty directory (root: '$rel_root')" ;;
+	esac
+	[ "$rel_uid" != 0 ] || fail "release panne still ran as root"
+fi
 [ -n "$uid" ] && [ "$uid" != 0 ] || fail "panne still ran as uid '${uid:-?}' after start"
 [ "$prc" = 1 ] || { fail "exit status $prc, expected 1"; cat "$OUT/live.err"; }
 python3 - "$OUT/live.json" <<'EOP' || rc=1
