@@ -121,6 +121,55 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 	return 0;
 }
 
+int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user)
+{
+	struct pcap_pkthdr *h[64];
+	const u_char *d[64];
+	u32 frame[64] = { 0 };
+	int live[64], damaged = 0;
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++)
+		live[i] = 0;
+	/* Prime one packet per file, then always hand out the earliest. */
+	for (size_t i = 0; i < n; i++) {
+		int rc = pcap_next_ex(srcs[i]->p, &h[i], &d[i]);
+		live[i] = rc == 1;
+		if (rc == PCAP_ERROR) {
+			snprintf(srcs[i]->error, sizeof srcs[i]->error, "%s: frame 1: damaged capture (%s)",
+			         srcs[i]->path, pcap_geterr(srcs[i]->p));
+			damaged = 1;
+		}
+	}
+	for (;;) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++)
+			if (live[i] && (best == n || timercmp(&h[i]->ts, &h[best]->ts, <)))
+				best = i;
+		if (best == n)
+			break;
+		struct cap_src *s = srcs[best];
+		frame[best]++;
+		s->packets++;
+		s->bytes += h[best]->len;
+		if (!s->has_filter || pcap_offline_filter(&s->prog, h[best], d[best])) {
+			struct cap_pkt cp = { .data = d[best], .caplen = h[best]->caplen, .len = h[best]->len,
+				              .ts_us = (u64)h[best]->ts.tv_sec * 1000000u + (u64)h[best]->ts.tv_usec,
+				              .linktype = s->linktype, .frame = frame[best], .file = s->idx };
+			cb(user, &cp);
+		}
+		int rc = pcap_next_ex(s->p, &h[best], &d[best]);
+		live[best] = rc == 1;
+		if (rc == PCAP_ERROR) {
+			snprintf(s->error, sizeof s->error,
+			         "%s: frame %u: damaged capture (%s); results up to frame %u are reported",
+			         s->path, frame[best] + 1, pcap_geterr(s->p), frame[best]);
+			damaged = 1;
+		}
+	}
+	return damaged;
+}
+
 struct cap_src *cap_open_live(const char *iface, u16 idx, const char *bpf, char *err,
                               size_t errlen)
 {

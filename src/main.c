@@ -36,6 +36,8 @@ static void usage(FILE *out)
 	        "  -c COUNT           live: stop after COUNT packets\n"
 	        "  -t SECONDS         live: stop after SECONDS\n"
 	        "  -w FILE            write the evidence frames to the pcap FILE\n"
+	        "  --merge            read the -r files side by side in time order, as one\n"
+	        "                     capture of a gateway's interfaces (first: client side)\n"
 	        "  -T text|json       output format (default text; json: JSON lines)\n"
 	        "  -s KEY[,KEY...]    report only these services (catalog keys)\n"
 	        "  -A                 report every destination, grouped by registrable domain\n"
@@ -62,7 +64,7 @@ static void usage(FILE *out)
 	        FINDINGS_CAP_DEFAULT);
 }
 
-enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN };
+enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE };
 
 /* Parses a positive number for option name, or dies naming it. */
 static unsigned long num_arg(const char *name, const char *s, unsigned long max)
@@ -219,6 +221,7 @@ int main(int argc, char **argv)
 		{ "dns-txns", required_argument, NULL, OPT_TXNS },
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
+		{ "merge", no_argument, NULL, OPT_MERGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -227,6 +230,7 @@ int main(int argc, char **argv)
 	const char *ifaces[MAX_FILES];
 	const char *user = NULL, *wfile = NULL;
 	size_t nfiles = 0, nifaces = 0;
+	int merge = 0;
 	unsigned long interval = STATUS_INTERVAL_DEFAULT, count = 0, duration = 0;
 	char err[512];
 	int c;
@@ -303,6 +307,9 @@ int main(int argc, char **argv)
 		case 'v':
 			g_opts.verbose++;
 			break;
+		case OPT_MERGE:
+			merge = 1;
+			break;
 		case OPT_EXPLAIN:
 			return explain_print(stdout, stderr, optarg) == 0 ? EXIT_CLEAN : EXIT_USAGE;
 		case 'h':
@@ -363,12 +370,24 @@ int main(int argc, char **argv)
 
 	const char *errors[MAX_FILES];
 	size_t nerrors = 0;
-	for (size_t i = 0; i < nfiles; i++) {
-		if (cap_run(src[i], pipeline_packet, NULL) != 0) {
-			errors[nerrors++] = cap_error(src[i]);
-			warnx_("%s", cap_error(src[i]));
-		}
+	if (merge && nfiles > 1) {
+		/* One timeline: flows, timeouts and the gateway's two sides across files. */
+		twins_init((u16)nfiles);
+		cap_run_merged(src, nfiles, pipeline_packet, NULL);
+		for (size_t i = 0; i < nfiles; i++)
+			if (cap_error(src[i])[0]) {
+				errors[nerrors++] = cap_error(src[i]);
+				warnx_("%s", cap_error(src[i]));
+			}
 		pipeline_file_end();
+	} else {
+		for (size_t i = 0; i < nfiles; i++) {
+			if (cap_run(src[i], pipeline_packet, NULL) != 0) {
+				errors[nerrors++] = cap_error(src[i]);
+				warnx_("%s", cap_error(src[i]));
+			}
+			pipeline_file_end();
+		}
 	}
 	pipeline_finish();
 

@@ -30,6 +30,12 @@ struct cap_src *cap_open_file(const char *path, u16 file_idx, const char *bpf,
  * record, bad record header): cap_error() then says where. */
 int cap_run(struct cap_src *s, cap_cb cb, void *user);
 
+/* Reads several files side by side in time order, as one capture made on
+ * several interfaces; each packet keeps its own file's frame number.
+ * Returns 0, or 1 if a file is damaged (that file stops, the others go on;
+ * cap_error() of each says where). */
+int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user);
+
 /* The damage message, e.g. "x.pcap: frame 12: truncated record (...)", or "". */
 const char *cap_error(const struct cap_src *s);
 const char *cap_path(const struct cap_src *s);

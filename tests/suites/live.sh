@@ -29,6 +29,8 @@ inG iptables -t nat -A POSTROUTING -o g1 -j MASQUERADE
 
 inG tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/null 2>&1 &
 TCPDUMP=$!
+inG tcpdump -Z root -i g1 -s 262144 -U -w "$OUT/wan.pcap" >/dev/null 2>&1 &
+TCPDUMP2=$!
 ip netns exec $G "$PANNE" -i g0 -i g1 -A -T json -G 2 -t 24 --syn-timeout 3 -Z nobody \
 	--ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
 PID=$!
@@ -44,7 +46,7 @@ fetch https://example.org/             # no resolver any more: ICMP port unreach
 wait $PID
 prc=$?
 sleep 0.5
-kill -TERM $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
+kill -TERM $TCPDUMP $TCPDUMP2 2>/dev/null; wait $TCPDUMP $TCPDUMP2 2>/dev/null
 
 # The release build also confines itself to an empty, unlinked directory
 # (the sanitizer build cannot: its leak check reads /proc at exit).
@@ -105,5 +107,18 @@ a, b = f(sys.argv[1]), f(sys.argv[2])
 if a != b:
     print("live: live and offline findings differ:\n  live:    %s\n  offline: %s" % (a, b)); sys.exit(1)
 print("live: %d findings, the same live and offline" % len(a))
+EOP
+# Both sides written by tcpdump, read side by side (--merge): the gateway's
+# verdicts as live.
+"$PANNE" --merge -r "$OUT/live.pcap" -r "$OUT/wan.pcap" -A -T json --syn-timeout 3 \
+	--ca-file "$K/ca.pem" >"$OUT/merged.json" 2>/dev/null
+python3 - "$OUT/live.json" "$OUT/merged.json" <<'EOP' || rc=1
+import json, sys
+def f(p):
+    return sorted((o["service"] or "", o["kind"], o["detail"].get("gateway", "")) for o in map(json.loads, open(p)) if o["type"] == "finding")
+a, b = f(sys.argv[1]), f(sys.argv[2])
+if a != b:
+    print("live: live and merged offline findings differ:\n  live:   %s\n  merged: %s" % (a, b)); sys.exit(1)
+print("live: both sides read offline with --merge: the same %d findings and gateway verdicts" % len(a))
 EOP
 exit $rc
