@@ -24,6 +24,8 @@ struct cap_src {
 	int linktype;
 	int has_filter;
 	int live;
+	pcap_dumper_t *keep; /* live -w: every packet, for the evidence at the end */
+	FILE *keep_fp;
 	struct bpf_program prog;
 	u64 packets, bytes;
 	char error[512];
@@ -232,6 +234,8 @@ static void live_one(u_char *u, const struct pcap_pkthdr *h, const u_char *data)
 		              .linktype = lc->s->linktype, .frame = (u32)++lc->s->packets,
 		              .file = lc->s->idx };
 	lc->s->bytes += h->len;
+	if (lc->s->keep)
+		pcap_dump((u_char *)lc->s->keep, h, data);
 	lc->cb(lc->user, &cp);
 }
 
@@ -283,6 +287,27 @@ int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
 	return 0;
 }
 
+int cap_keep(struct cap_src *s, FILE *tmp)
+{
+	s->keep = pcap_dump_fopen(s->p, tmp);
+	if (!s->keep)
+		return -1;
+	s->keep_fp = tmp;
+	return 0;
+}
+
+FILE *cap_kept(struct cap_src *s)
+{
+	if (!s->keep)
+		return NULL;
+	pcap_dump_flush(s->keep);
+	int fd = dup(fileno(s->keep_fp));
+	FILE *r = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (r)
+		rewind(r);
+	return r;
+}
+
 u64 cap_dropped(const struct cap_src *s)
 {
 	struct pcap_stat ps;
@@ -303,6 +328,8 @@ void cap_close(struct cap_src *s)
 		return;
 	if (s->has_filter)
 		pcap_freecode(&s->prog);
+	if (s->keep)
+		pcap_dump_close(s->keep);
 	if (s->p)
 		pcap_close(s->p);
 	else if (s->fp)

@@ -155,9 +155,11 @@ static void live_tick(void *user, u64 now_us)
 /* Live capture: open, drop privileges, read until a signal, -c or -t, then
  * the final report. */
 static int run_live(const char **ifaces, size_t n, const char *live_bpf, const char *user,
-                    unsigned long interval, unsigned long count, unsigned long duration)
+                    unsigned long interval, unsigned long count, unsigned long duration,
+                    const char *wfile)
 {
 	char err[512];
+	FILE *wout = NULL;
 	struct cap_src *src[MAX_FILES];
 	if (services_init(g_opts.services_file, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
@@ -167,7 +169,14 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 		src[i] = cap_open_live(ifaces[i], (u16)i, live_bpf, err, sizeof err);
 		if (!src[i])
 			die(EXIT_USAGE, "%s", err);
+		/* -w: a copy of the capture in an unlinked temporary file (it grows
+		 * with the traffic), read back at the end for the evidence. */
+		FILE *tmp = wfile ? tmpfile() : NULL;
+		if (wfile && (!tmp || cap_keep(src[i], tmp) < 0))
+			die(EXIT_USAGE, "-w: cannot keep a temporary copy of %s's packets", ifaces[i]);
 	}
+	if (wfile && !(wout = fopen(wfile, "wb")))
+		die(EXIT_USAGE, "-w %s: cannot create it", wfile);
 	if (privs_drop(user, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
 	twins_init((u16)n); /* two interfaces: each dropped or forwarded packet is told apart */
@@ -198,7 +207,20 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 	struct report_input in = { .files = ifaces, .nfiles = n, .st = st, .v = v, .nv = nv,
 		                   .first_finding = g_opts.format == OUT_JSON ? ls.streamed : 0,
 		                   .damaged = rc < 0, .errors = errors, .nerrors = rc < 0 };
+	if (wout) {
+		FILE *kept[MAX_FILES];
+		for (size_t i = 0; i < n; i++)
+			kept[i] = cap_kept(src[i]);
+		in.evidence_map = evidence_write(wout, kept, ifaces, n, err, sizeof err);
+		if (!in.evidence_map)
+			warnx_("%s", err);
+		in.evidence_file = wfile;
+		for (size_t i = 0; i < n; i++)
+			if (kept[i])
+				fclose(kept[i]);
+	}
 	report_write(stdout, &in);
+	json_decref(in.evidence_map);
 	int failures = 0;
 	for (size_t i = 0; i < nv; i++)
 		failures |= v[i].status == ST_DEGRADED || v[i].status == ST_FAILING;
@@ -330,12 +352,10 @@ int main(int argc, char **argv)
 	}
 	if (nfiles && nifaces)
 		die(EXIT_USAGE, "-r and -i: read files or capture live, not both at once");
-	if (wfile && nifaces)
-		die(EXIT_USAGE, "-w: the evidence writer reads the inputs twice, so it needs -r files, not -i");
 
 	char *bpf = optind < argc ? join_args(argc - optind, argv + optind) : NULL;
 	if (nifaces) {
-		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration);
+		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile);
 		free(bpf);
 		return rc;
 	}

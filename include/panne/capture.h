@@ -3,6 +3,7 @@
 #ifndef PANNE_CAPTURE_H
 #define PANNE_CAPTURE_H
 
+#include <stdio.h>
 #include "panne/types.h"
 
 /* One captured packet, valid only during the callback. */
@@ -55,6 +56,14 @@ struct cap_src *cap_open_live(const char *iface, u16 idx, const char *bpf, char 
 int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
                   void (*tick)(void *user, u64 now_us), u64 tick_us,
                   volatile int *stop, u64 count);
+/* Live: keeps a copy of every packet read from s in tmp (a temporary file
+ * opened by the caller before privileges were dropped), so that the
+ * evidence can be written at the end. Returns 0, or -1. */
+int cap_keep(struct cap_src *s, FILE *tmp);
+/* The kept copy, flushed and ready to read from its start (a new stream
+ * the caller closes), or NULL. */
+FILE *cap_kept(struct cap_src *s);
+
 /* Kernel drops of a live source so far (pcap_stats), 0 for files. */
 u64 cap_dropped(const struct cap_src *s);
 

@@ -31,7 +31,7 @@ inG tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/null 2>&1 &
 TCPDUMP=$!
 inG tcpdump -Z root -i g1 -s 262144 -U -w "$OUT/wan.pcap" >/dev/null 2>&1 &
 TCPDUMP2=$!
-ip netns exec $G "$PANNE" -i g0 -i g1 -A -T json -G 2 -t 24 --syn-timeout 3 -Z nobody \
+ip netns exec $G "$PANNE" -i g0 -i g1 -A -T json -G 2 -t 24 --syn-timeout 3 -Z nobody -w "$OUT/ev.pcap" \
 	--ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
 PID=$!
 sleep 2
@@ -62,6 +62,9 @@ fi
 
 rc=0
 fail() { echo "live: $*"; rc=1; }
+n=$(tcpdump -nr "$OUT/ev.pcap" 2>/dev/null | wc -l)
+m=$(tail -n 1 "$OUT/live.json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("evidence_map", [])))')
+[ "$n" -gt 0 ] && [ "$n" = "$m" ] || fail "-w file holds $n packets (tcpdump), the evidence map $m"
 if [ -x ./panne ]; then
 	case "$rel_root" in
 	/tmp/panne-root.*"(deleted)") ;;
@@ -95,6 +98,9 @@ need(final.get("youtube", {}).get("attribution") == "upstream", "youtube verdict
 need(final.get("netflix", {}).get("status") == "healthy", "netflix healthy")
 need(len(verdicts) > len(final), "verdicts printed at intervals (-G), not only at the end")
 need(lines[-1]["type"] == "summary", "a summary as the last line")
+cited = sorted({(o["file"], e) for o in finds for e in o["evidence"]})
+kept = sorted((m["file"], m["frame"]) for m in lines[-1].get("evidence_map", []))
+need(cited and cited == kept, "-w holds exactly the cited frames: %s vs %s" % (cited[:6], kept[:6]))
 sys.exit(0 if ok else 1)
 EOP
 # The same traffic, offline: the same findings.
