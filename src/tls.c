@@ -270,6 +270,19 @@ static void sni_take(struct flow *f, struct cur *e)
 /* Rank of a version for "highest": drafts of 1.3 count as 1.3. */
 static u16 version_rank(u16 v) { return (v >> 8) == 0x7f ? TLS_VERSION_13 : v; }
 
+
+/* The next extension of a hello's extension block (RFC 8446 section 4.2):
+ * its type, and a cursor over its body. 0 at the end or on a short one. */
+static int ext_next(struct cur *ext, u16 *type, struct cur *body)
+{
+	u16 len;
+	if (cur_left(ext) < 4)
+		return 0;
+	cur_be16(ext, type);
+	cur_be16(ext, &len);
+	return cur_sub(ext, len, body) == 0;
+}
+
 /* ClientHello body in c: legacy version, then the extensions that matter:
  * SNI (names the flow), ALPN, supported_versions. Stops quietly where the
  * message is short; what was read stays. */
@@ -290,13 +303,9 @@ static void parse_client_hello(struct flow *f, struct tls_state *t, struct cur *
 		return; /* no extensions (allowed before TLS 1.3) */
 	if (cur_sub(c, MIN((size_t)ext_len, cur_left(c)), &ext) < 0)
 		return;
-	while (cur_left(&ext) >= 4) {
-		u16 type, len;
-		struct cur e;
-		cur_be16(&ext, &type);
-		cur_be16(&ext, &len);
-		if (cur_sub(&ext, len, &e) < 0)
-			return;
+	u16 type;
+	struct cur e;
+	while (ext_next(&ext, &type, &e)) {
 		if (type == EXT_SERVER_NAME && !f->name_id) {
 			sni_take(f, &e);
 		} else if (type == EXT_ALPN) {
@@ -336,13 +345,9 @@ static int parse_server_hello(struct tls_state *t, struct cur *c)
 	if (cur_u8(c, &sid_len) == 0 && sid_len <= 32 && cur_skip(c, sid_len) == 0 &&
 	    cur_be16(c, &suite) == 0 && cur_u8(c, &comp) == 0 && cur_be16(c, &ext_len) == 0 &&
 	    cur_sub(c, MIN((size_t)ext_len, cur_left(c)), &ext) == 0) {
-		while (cur_left(&ext) >= 4) {
-			u16 type, len;
-			struct cur e;
-			cur_be16(&ext, &type);
-			cur_be16(&ext, &len);
-			if (cur_sub(&ext, len, &e) < 0)
-				break;
+		u16 type;
+		struct cur e;
+		while (ext_next(&ext, &type, &e)) {
 			if (type == EXT_SUPPORTED_VERSIONS)
 				cur_be16(&e, &sel);
 			else if (type == EXT_ALPN)
