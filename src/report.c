@@ -101,12 +101,12 @@ static json_t *summary_json(const struct report_input *in)
 	                                              "not_ip", (json_int_t)st->dec[3]));
 	const struct dns_stats *ds = dns_stats();
 	json_object_set_new(o, "counters",
-	                    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I}}", "tcp", "syn",
+	                    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}", "tcp", "syn",
 	                              (json_int_t)st->tcp_syn, "synack", (json_int_t)st->tcp_synack,
 	                              "rst", (json_int_t)st->tcp_rst, "dns", "queries",
 	                              (json_int_t)ds->queries, "responses", (json_int_t)ds->responses,
 	                              "unmatched", (json_int_t)ds->unmatched, "parse_errors",
-	                              (json_int_t)ds->parse_errors));
+	                              (json_int_t)ds->parse_errors, "evicted", (json_int_t)ds->evicted));
 	return o;
 }
 
