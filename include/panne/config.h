@@ -13,13 +13,13 @@
 #define DNS_TXN_CAP_DEFAULT 65536       /* --dns-txns: open DNS transactions */
 #define FINDINGS_CAP_DEFAULT 100000     /* --findings: findings kept for the report */
 #define SYN_FLOOD_MIN_DEFAULT 200       /* half-open connections to one server */
+#define STATUS_INTERVAL_DEFAULT 10      /* -G: seconds between live status reports */
 
 /* ---- 2. Fixed limits ---- */
 
 #define SNAPLEN_LIVE 262144   /* live capture: whole certificates */
 #define PCAP_BUFSZ (1 << 20)  /* stdio buffer for offline reads */
 #define LIVE_BUFSZ (32 << 20) /* kernel capture buffer, live */
-#define STATUS_INTERVAL_DEFAULT 10 /* -G: seconds between live status reports */
 #define FIND_EV_MAX 20        /* evidence frames kept per finding */
 #define NAME_MAX_LEN 255      /* DNS name in text form, without the final dot */
 #define SERVICE_KEY_LEN 128   /* service key or registrable domain */
