@@ -1,33 +1,53 @@
 #!/bin/sh
-# run.sh: the benchmark. Makes the input if missing (BENCH_BYTES, default
-# 1 GiB, in BENCH_DIR), then times in one run the bare libpcap loop and
-# panne's full diagnosis (-A -T json), best of 3, with peak memory.
+# run.sh: the benchmark (make bench). Makes the inputs if missing: a mixed
+# gateway capture of BENCH_BYTES (default 1 GiB) and one a tenth of its size,
+# same generator and seed, in BENCH_DIR. Then, in one run: the bare libpcap
+# loop (the floor), panne's full diagnosis (-A -T json), and where installed
+# tshark's field extraction and ndpiReader, side by side; panne's peak RSS on
+# both sizes; and whether panne reported every finding the generator planted.
 set -eu
 cd "$(dirname "$0")"
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/panne-bench}
 bytes=${BENCH_BYTES:-1073741824}
+rounds=${BENCH_ROUNDS:-5}
+seed=${BENCH_SEED:-1}
+ca=../tests/netns/conf/test-ca
 mkdir -p "$dir"
-in=$dir/mix-$bytes.pcap
-[ -f "$in" ] || { echo "bench: making $in ($bytes bytes)"; python3 mkinput.py "$in" "$bytes"; }
-cat "$in" >/dev/null # into the page cache, as the design's figures assume
+big=$dir/mix-$seed-$bytes.pcap
+small=$dir/mix-$seed-$((bytes / 10)).pcap
+for f in "$big" "$small"; do
+	[ -f "$f" ] && [ -f "$f.planted" ] && continue
+	sz=${f##*-}; sz=${sz%.pcap}
+	./gen -s "$seed" -k $ca.key -c $ca.pem "$f" "$sz"
+done
+cat "$big" "$small" >/dev/null # into the page cache, as PERFORMANCE.md's figures assume
 
-best() { # best wall time of 3 runs of a command, with its peak RSS (KiB)
-	python3 - "$@" <<'EOP'
-import resource, subprocess, sys, time
-best = None
-for _ in range(3):
-    t = time.monotonic()
-    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t = time.monotonic() - t
-    best = t if best is None else min(best, t)
-print("%.3f %d" % (best, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-EOP
-}
-pk=$(./bareloop "$in" | cut -d' ' -f1)
-set -- $(best ./bareloop "$in"); bt=$1 brss=$2
-set -- $(best ../panne -A -T json -r "$in"); pt=$1 prss=$2
-mb=$(( $(wc -c <"$in") / 1048576 ))
-printf '%-28s %10s %12s %10s %10s %8s\n' reader seconds packets/s MB/s "RSS MiB" ratio
-printf '%-28s %10s %12.0f %10.0f %10d %8s\n' "bare libpcap loop" "$bt" "$(awk "BEGIN{print $pk / $bt}")" "$(awk "BEGIN{print $mb / $bt}")" $((brss / 1024)) 1.00
-printf '%-28s %10s %12.0f %10.0f %10d %8.2f\n' "panne -A -T json" "$pt" "$(awk "BEGIN{print $pk / $pt}")" "$(awk "BEGIN{print $mb / $pt}")" $((prss / 1024)) "$(awk "BEGIN{print $pt / $bt}")"
-echo "input: $in, $pk packets, $mb MiB"
+pk=$(./bareloop "$big" | cut -d' ' -f1)
+mb=$(( $(wc -c <"$big") / 1048576 ))
+panne="../panne -A -T json --ca-file $ca.pem -r"
+set -- "bare libpcap loop=./bareloop $big" "panne -A -T json=$panne $big"
+if command -v tshark >/dev/null 2>&1; then
+	set -- "$@" "1tshark -T fields (once)=tshark -r $big -T fields -e dns.flags.rcode -e tcp.flags.reset \
+-e tls.handshake.extensions_server_name -e tls.alert_message.desc -e http.response.code"
+else
+	echo "bench: tshark is not installed: no comparison with it"
+fi
+if command -v ndpiReader >/dev/null 2>&1; then
+	set -- "$@" "ndpiReader -q=ndpiReader -i $big -q"
+else
+	echo "bench: ndpiReader is not installed: no comparison with it"
+fi
+echo "input: $big: $pk packets, $mb MiB; $rounds alternating rounds, medians"
+python3 measure.py "$rounds" "$pk" "$mb" "$@"
+
+# Memory: flat in the file's length.
+spk=$(./bareloop "$small" | cut -d' ' -f1)
+smb=$(( $(wc -c <"$small") / 1048576 ))
+echo "peak RSS against file length ($((bytes / 10)) and $bytes bytes):"
+python3 measure.py 1 "$spk" "$smb" "panne, $smb MiB file=$panne $small" | tail -1
+python3 measure.py 1 "$pk" "$mb" "panne, $mb MiB file=$panne $big" | tail -1
+
+# Recall: every planted failure is a finding.
+out=$dir/out-$seed-$bytes.json
+$panne "$big" >"$out" || [ $? -eq 1 ]
+python3 check.py "$big.planted" "$out"

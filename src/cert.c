@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "panne/anchors.h"
 #include "panne/cert.h"
 #include "panne/config.h"
 #include "panne/util.h"
@@ -45,16 +46,9 @@ int cert_init(const char *ca_file, char *err, size_t errlen)
 		free(store_ca_file);
 		store_ca_file = NULL;
 		store = X509_STORE_new();
-		if (!store || X509_STORE_set_default_paths(store) != 1) {
-			snprintf(err, errlen, "cannot load the system CA store");
-			ERR_clear_error();
-			X509_STORE_free(store);
-			store = NULL;
-			return -1;
-		}
-		if (ca_file && X509_STORE_load_locations(store, ca_file, NULL) != 1) {
-			snprintf(err, errlen, "--ca-file %s: cannot read PEM certificates from it", ca_file);
-			ERR_clear_error();
+		if (!store || anchors_attach(store, ca_file, err, errlen) < 0) {
+			if (!store)
+				snprintf(err, errlen, "cannot set up the CA store");
 			X509_STORE_free(store);
 			store = NULL;
 			return -1;

@@ -69,6 +69,7 @@ static struct victim *victims;
 static struct txn *tx;
 static u32 *slots;      /* txn index + 1 */
 static u32 nslots, cap, n, free_head, head, tail;
+static u32 fresh; /* records from here on were never used (nor touched) */
 static u64 seed;
 static struct dns_stats stats;
 
@@ -81,9 +82,8 @@ void dns_init(void)
 		nslots <<= 1;
 	tx = xcalloc(cap, sizeof *tx);
 	slots = xcalloc(nslots, sizeof *slots);
-	for (u32 i = 0; i < cap; i++)
-		tx[i].next = i + 1 < cap ? i + 1 : NIL;
-	free_head = 0;
+	free_head = NIL;
+	fresh = 0;
 	head = tail = NIL;
 	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = 0x6a09e667f3bcc909ull;
@@ -271,9 +271,14 @@ static u32 txn_new(const struct flow *f, u16 id, const struct packet *pk)
 		stats.evicted++;
 		txn_end(tail, pk->ts_us);
 	}
-	u32 i = free_head, mask = nslots - 1;
+	u32 i, mask = nslots - 1;
+	if (free_head != NIL) {
+		i = free_head;
+		free_head = tx[i].next;
+	} else {
+		i = fresh++;
+	}
 	struct txn *t = &tx[i];
-	free_head = t->next;
 	memset(t, 0, sizeof *t);
 	t->used = 1;
 	t->cli = f->cli;

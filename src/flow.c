@@ -9,6 +9,10 @@
 #include "panne/util.h"
 
 #define NIL UINT32_MAX
+/* An open flow moves to the LRU head at most once per RELINK_US of capture
+ * time: moving it on every packet costs cache misses on its neighbours,
+ * and idle expiry needs no finer order. */
+#define RELINK_US 1000000u
 #define CLOSED_GRACE_US 5000000u /* keep reset/closed flows this long: late packets still tell */
 
 struct flow_table {
@@ -17,6 +21,8 @@ struct flow_table {
 	u32 nslots;          /* power of two >= 2 * cap */
 	u32 cap, n;
 	u32 free_head;       /* free records, linked through lru_next */
+	u32 fresh;           /* records below it were used once; above, never
+	                      * touched, so memory grows with concurrent flows */
 	u32 lru_head, lru_tail; /* open flows; head = most recently used */
 	u32 cl_head, cl_tail;   /* closed flows, oldest first, kept CLOSED_GRACE_US */
 	u64 idle_us;
@@ -36,12 +42,12 @@ static u64 mix64(u64 x)
 	return x;
 }
 
+/* One mixing round per address: the seed keeps chains unpredictable. */
 static u64 addr_hash(const struct addr *a, u64 h)
 {
 	u64 w[2];
 	memcpy(w, a->b, 16);
-	h = mix64(h ^ w[0]);
-	return mix64(h ^ w[1] ^ a->fam);
+	return mix64(h ^ w[0] ^ ((w[1] << 29 | w[1] >> 35) * 0x9e3779b97f4a7c15ull) ^ a->fam);
 }
 
 /* Direction-independent hash: endpoints combined with a commutative step. */
@@ -79,9 +85,8 @@ struct flow_table *flow_table_new(u32 cap, u64 idle_us, flow_end_cb cb, void *us
 		ft->nslots <<= 1;
 	ft->recs = xcalloc(cap, sizeof *ft->recs);
 	ft->slots = xcalloc(ft->nslots, sizeof *ft->slots);
-	for (u32 i = 0; i < cap; i++)
-		ft->recs[i].lru_next = i + 1 < cap ? i + 1 : NIL;
-	ft->free_head = 0;
+	ft->free_head = NIL;
+	ft->fresh = 0;
 	ft->lru_head = ft->lru_tail = NIL;
 	ft->cl_head = ft->cl_tail = NIL;
 	ft->idle_us = idle_us;
@@ -218,9 +223,13 @@ static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64
 		/* A closed flow has said what it had to say: it goes first. */
 		flow_end(ft, ft->cl_head != NIL ? ft->cl_head : ft->lru_tail, FLOW_END_EVICT);
 	}
-	i = ft->free_head;
+	if (ft->free_head != NIL) {
+		i = ft->free_head;
+		ft->free_head = ft->recs[i].lru_next;
+	} else {
+		i = ft->fresh++;
+	}
 	f = &ft->recs[i];
-	ft->free_head = f->lru_next;
 	memset(f, 0, sizeof *f);
 	if (src_is_client(pk)) {
 		f->cli = pk->src, f->srv = pk->dst, f->cport = pk->sport, f->sport = pk->dport;
@@ -232,7 +241,7 @@ static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64
 	f->proto = pk->proto;
 	f->in_use = 1;
 	f->file = pk->file;
-	f->first_us = pk->ts_us;
+	f->first_us = f->lru_us = pk->ts_us;
 	f->first_frame = pk->frame;
 	if (pk->proto == IPPROTO_TCP_ && !(pk->tcp_flags & TH_SYN))
 		f->picked_up = 1;
@@ -353,8 +362,9 @@ struct flow *flow_update(struct flow_table *ft, const struct packet *pk, int *di
 	}
 	if (!f)
 		f = flow_new(ft, pk, h, dir);
-	else if (!f->in_closed) {
+	else if (!f->in_closed && pk->ts_us >= f->lru_us + RELINK_US) {
 		u32 i = (u32)(f - ft->recs);
+		f->lru_us = pk->ts_us;
 		if (ft->lru_head != i) {
 			lru_unlink(ft, i);
 			lru_push_head(ft, i);
@@ -391,7 +401,8 @@ void flow_expire(struct flow_table *ft, u64 now_us)
 	/* Both lists are in time order: each walk stops at the first flow not due. */
 	while (ft->cl_head != NIL && ft->recs[ft->cl_head].closed_us + CLOSED_GRACE_US <= now_us)
 		flow_end(ft, ft->cl_head, FLOW_END_CLOSED);
-	while (ft->lru_tail != NIL && ft->recs[ft->lru_tail].last_us + ft->idle_us <= now_us)
+	/* The list is in lru_us order, and last_us < lru_us + RELINK_US. */
+	while (ft->lru_tail != NIL && ft->recs[ft->lru_tail].lru_us + RELINK_US + ft->idle_us <= now_us)
 		flow_end(ft, ft->lru_tail, FLOW_END_IDLE);
 }
 

@@ -73,6 +73,7 @@ struct flow {
 	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */
 	/* table links (LRU or closed list), private to flow.c */
 	u32 lru_prev, lru_next;
+	u64 lru_us;         /* when it last moved to the LRU head */
 	u8 in_closed;       /* on the closed list */
 	u64 closed_us;      /* when it closed */
 };
