@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check.py PLANTED JSON: every failure the generator planted (PLANTED, one
+"""check.py [--exact] PLANTED JSON: every failure the generator planted (PLANTED, one
 per line: kind, client, client port, server, server port, name) must be a
 finding of panne's JSON output with the same kind and flow. Prints the
 recall and what panne reported beyond the planted ones; exits 1 if any
@@ -15,15 +15,19 @@ def key(kind, client, cport, server, sport):
 
 
 def main():
+    args = sys.argv[1:]
+    exact = args[0] == "--exact"
+    if exact:
+        args = args[1:]
     planted = collections.Counter()
-    for line in open(sys.argv[1]):
+    for line in open(args[0]):
         if line.startswith("#") or not line.strip():
             continue
         f = line.rstrip("\n").split("\t")
         planted[key(*f[:5])] += 1
     found = collections.Counter()
     extra = collections.Counter()
-    for line in open(sys.argv[2]):
+    for line in open(args[1]):
         o = json.loads(line)
         if o.get("type") != "finding" or o.get("client") is None:
             continue
@@ -42,7 +46,7 @@ def main():
         sum(planted.values()), ", ".join("%s %d" % kv for kv in sorted(per_kind.items())),
         sum(found.values()), sum(missing.values()), sum(extra.values()),
         " (%s)" % ", ".join("%s %d" % kv for kv in sorted(extra.items())) if extra else ""))
-    return 1 if missing else 0
+    return 1 if missing or (exact and extra) else 0
 
 
 if __name__ == "__main__":
