@@ -18,7 +18,9 @@
 struct flow_table {
 	struct flow *recs;   /* cap records */
 	u32 *slots;          /* record index + 1; 0 = empty */
-	u32 nslots;          /* power of two >= 2 * cap */
+	u32 nslots;          /* power of two >= 2 * n: the index grows with the
+	                      * flows, so that it stays in cache while few */
+	u32 max_slots;       /* power of two >= 2 * cap */
 	u32 cap, n;
 	u32 free_head;       /* free records, linked through lru_next */
 	u32 fresh;           /* records below it were used once; above, never
@@ -80,9 +82,10 @@ struct flow_table *flow_table_new(u32 cap, u64 idle_us, flow_end_cb cb, void *us
 	if (cap < 16)
 		cap = 16;
 	ft->cap = cap;
-	ft->nslots = 32;
-	while (ft->nslots < cap * 2u)
-		ft->nslots <<= 1;
+	ft->max_slots = 32;
+	while (ft->max_slots < cap * 2u)
+		ft->max_slots <<= 1;
+	ft->nslots = MIN(ft->max_slots, 1024u);
 	ft->recs = xcalloc(cap, sizeof *ft->recs);
 	ft->slots = xcalloc(ft->nslots, sizeof *ft->slots);
 	ft->free_head = NIL;
@@ -213,9 +216,28 @@ static int src_is_client(const struct packet *pk)
 	return 1; /* first sender */
 }
 
+/* Doubles the index and files every open record anew. */
+static void index_grow(struct flow_table *ft)
+{
+	u32 mask;
+	free(ft->slots);
+	ft->nslots *= 2;
+	ft->slots = xcalloc(ft->nslots, sizeof *ft->slots);
+	mask = ft->nslots - 1;
+	for (u32 i = 0; i < ft->fresh; i++) {
+		const struct flow *f = &ft->recs[i];
+		if (!f->in_use)
+			continue;
+		u32 s = (u32)tuple_hash(ft, f->proto, &f->cli, f->cport, &f->srv, f->sport) & mask;
+		while (ft->slots[s])
+			s = (s + 1) & mask;
+		ft->slots[s] = i + 1;
+	}
+}
+
 static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64 h, int *dir)
 {
-	u32 i, s, mask = ft->nslots - 1;
+	u32 i, s, mask;
 	struct flow *f;
 
 	if (ft->n == ft->cap) {
@@ -223,6 +245,8 @@ static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64
 		/* A closed flow has said what it had to say: it goes first. */
 		flow_end(ft, ft->cl_head != NIL ? ft->cl_head : ft->lru_tail, FLOW_END_EVICT);
 	}
+	if ((ft->n + 1) * 2 > ft->nslots && ft->nslots < ft->max_slots)
+		index_grow(ft); /* before the new record is in use: it is filed below */
 	if (ft->free_head != NIL) {
 		i = ft->free_head;
 		ft->free_head = ft->recs[i].lru_next;
@@ -245,6 +269,7 @@ static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64
 	f->first_frame = pk->frame;
 	if (pk->proto == IPPROTO_TCP_ && !(pk->tcp_flags & TH_SYN))
 		f->picked_up = 1;
+	mask = ft->nslots - 1;
 	s = (u32)h & mask;
 	while (ft->slots[s])
 		s = (s + 1) & mask;

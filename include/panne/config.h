@@ -18,7 +18,7 @@
 /* ---- 2. Fixed limits ---- */
 
 #define SNAPLEN_LIVE 262144   /* live capture: whole certificates */
-#define PCAP_BUFSZ (1 << 20)  /* stdio buffer for offline reads */
+#define PCAP_BUFSZ (64 << 10) /* stdio buffer for offline reads: fits in L2 */
 #define LIVE_BUFSZ (32 << 20) /* kernel capture buffer, live */
 #define FIND_EV_MAX 20        /* evidence frames kept per finding */
 #define NAME_MAX_LEN 255      /* DNS name in text form, without the final dot */
