@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,9 @@ struct cap_src *cap_open_file(const char *path, u16 file_idx, const char *bpf, c
 		/* stdio's 4 KiB default costs more than all of decoding (PERFORMANCE.md). */
 		s->buf = xmalloc(PCAP_BUFSZ);
 		setvbuf(s->fp, s->buf, _IOFBF, PCAP_BUFSZ);
+		/* One thread reads it: no lock around each of libpcap's two freads
+		 * per record. */
+		__fsetlocking(s->fp, FSETLOCKING_BYCALLER);
 		s->p = pcap_fopen_offline_with_tstamp_precision(s->fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	}
 	if (!s->p) {

@@ -44,12 +44,15 @@ static u64 mix64(u64 x)
 	return x;
 }
 
-/* One mixing round per address: the seed keeps chains unpredictable. */
+/* Two rounds, the seed entering before the first: with one round over a
+ * linear combination of the words, an attacker could pick IPv6 addresses
+ * that collide whatever the seed, and lengthen one probe chain at will. */
 static u64 addr_hash(const struct addr *a, u64 h)
 {
 	u64 w[2];
 	memcpy(w, a->b, 16);
-	return mix64(h ^ w[0] ^ ((w[1] << 29 | w[1] >> 35) * 0x9e3779b97f4a7c15ull) ^ a->fam);
+	h = mix64(h ^ w[0]);
+	return mix64(h ^ w[1] ^ a->fam);
 }
 
 /* Direction-independent hash: endpoints combined with a commutative step. */
