@@ -33,6 +33,8 @@ static char *store_ca_file;     /* the extra PEM file the store holds, or NULL *
 static struct cache_ent *cache; /* CERT_CACHE_CAP entries, direct-mapped */
 static int vrun_idx = -1;       /* X509_STORE_CTX ex_data slot of struct vrun */
 static u64 n_hits, n_misses;
+static EVP_MD *sha256;          /* fetched once: an implicit fetch per call takes locks */
+static EVP_MD_CTX *md;          /* reused for every cache key */
 
 int cert_init(const char *ca_file, char *err, size_t errlen)
 {
@@ -57,6 +59,14 @@ int cert_init(const char *ca_file, char *err, size_t errlen)
 	}
 	if (vrun_idx < 0)
 		vrun_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (!sha256 && !(sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
+		snprintf(err, errlen, "OpenSSL offers no SHA-256");
+		return -1;
+	}
+	if (!md && !(md = EVP_MD_CTX_new())) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	cache = xcalloc(CERT_CACHE_CAP, sizeof *cache);
 	n_hits = n_misses = 0;
 	return 0;
@@ -233,7 +243,7 @@ static void judge(STACK_OF(X509) *chain, const char *name, i64 t, struct cache_e
 	unsigned dl = 0;
 
 	memset(v, 0, sizeof *v);
-	X509_digest(leaf, EVP_sha256(), v->leaf_sha256, &dl);
+	X509_digest(leaf, sha256, v->leaf_sha256, &dl);
 	name_str(X509_get_subject_name(leaf), v->subject, sizeof v->subject);
 	name_str(X509_get_issuer_name(leaf), v->issuer, sizeof v->issuer);
 	sans_fill(leaf, v);
@@ -292,7 +302,6 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 	u32 len_be;
 	i64 t = (i64)(ts_us / 1000000);
 	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
-	EVP_MD_CTX *md;
 
 	if (!cache || !store || !n || !c[0].p)
 		return NULL;
@@ -302,9 +311,8 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 
 	/* Same chain, same name, same day: same verdict (unless a certificate's
 	 * validity starts or ends in between, see stable_lo/hi). */
-	if (!(md = EVP_MD_CTX_new()))
+	if (!md || EVP_DigestInit_ex(md, sha256, NULL) != 1)
 		return NULL;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t i = 0; i < n; i++) {
 		len_be = htonl(c[i].n);
 		EVP_DigestUpdate(md, &len_be, sizeof len_be);
@@ -313,7 +321,6 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 	EVP_DigestUpdate(md, name, strlen(name) + 1);
 	EVP_DigestUpdate(md, &day, sizeof day);
 	EVP_DigestFinal_ex(md, key, NULL);
-	EVP_MD_CTX_free(md);
 
 	struct cache_ent *e = &cache[((u32)key[0] << 16 | (u32)key[1] << 8 | key[2]) % CERT_CACHE_CAP];
 	if (e->used && memcmp(e->key, key, sizeof key) == 0 && t >= e->stable_lo && t < e->stable_hi) {

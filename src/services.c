@@ -46,6 +46,7 @@ static const psl_ctx_t *psl;
 
 /* Interned names. */
 static char **names;
+static char **name_group; /* services_group() of each interned name, once asked */
 static u32 nnames;
 static u32 *name_slots; /* index+1, 0 empty */
 static u32 name_nslots;
@@ -224,6 +225,7 @@ int services_init(const char *path, char *err, size_t errlen)
 	name_nslots = NAMES_CAP * 2;
 	name_slots = xcalloc(name_nslots, sizeof *name_slots);
 	names = xcalloc(NAMES_CAP + 1, sizeof *names);
+	name_group = xcalloc(NAMES_CAP + 1, sizeof *name_group);
 	nnames = 0;
 	amap = xcalloc(ADDRMAP_CAP, sizeof *amap);
 	return 0;
@@ -245,9 +247,11 @@ void services_reset(void)
 	sfx = NULL;
 	nsfx_slots = 0;
 	for (u32 i = 1; i <= nnames; i++)
-		free(names[i]);
+		free(names[i]), free(name_group ? name_group[i] : NULL);
 	free(names);
+	free(name_group);
 	names = NULL;
+	name_group = NULL;
 	nnames = 0;
 	free(name_slots);
 	name_slots = NULL;
@@ -310,15 +314,27 @@ static void regdom(const char *name, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", r);
 }
 
+static u32 name_find(const char *low);
+
 void services_group(const char *name, const struct addr *srv, char *out, size_t outsz)
 {
 	const char *k;
 	if (name && *name) {
-		if ((k = services_of_name(name))) {
-			snprintf(out, outsz, "%s", k);
+		/* Names repeat (one per exchange): the public suffix walk is done
+		 * once per interned name. */
+		char low[NAME_MAX_LEN + 1];
+		lower_copy(low, sizeof low, name);
+		u32 id = name_group ? name_find(low) : 0;
+		if (id && name_group[id]) {
+			snprintf(out, outsz, "%s", name_group[id]);
 			return;
 		}
-		regdom(name, out, outsz);
+		if ((k = services_of_name(name)))
+			snprintf(out, outsz, "%s", k);
+		else
+			regdom(name, out, outsz);
+		if (id)
+			name_group[id] = xstrdup(out);
 		return;
 	}
 	u32 id = srv ? services_name_of_addr(srv) : 0;
@@ -349,6 +365,18 @@ int services_in_scope(const char *group)
 	default:
 		return services_find_key(group) >= 0;
 	}
+}
+
+/* Id of an interned lowercase name, 0 if it is not. */
+static u32 name_find(const char *low)
+{
+	if (!names || !*low)
+		return 0;
+	u32 j = (u32)hstr(low, strlen(low)) & (name_nslots - 1);
+	for (; name_slots[j]; j = (j + 1) & (name_nslots - 1))
+		if (strcmp(names[name_slots[j]], low) == 0)
+			return name_slots[j];
+	return 0;
 }
 
 u32 names_intern(const char *name)
