@@ -98,7 +98,8 @@ static json_t *summary_json(const struct report_input *in)
 		json_object_set_new(o, "source", json_string("probe"));
 		json_object_set(o, "probe", in->probe);
 	}
-XX, json_string(in->evidence_file));
+	if (in->evidence_file) {
+		json_object_set_new(o, "evidence_file", json_string(in->evidence_file));
 		json_object_set(o, "evidence_map", in->evidence_map ? in->evidence_map : json_array());
 	}
 	json_object_set_new(o, "undecoded", json_pack("{s:I,s:I,s:I}", "truncated", (json_int_t)st->dec[1],
