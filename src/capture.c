@@ -287,6 +287,22 @@ int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
 	return 0;
 }
 
+int cap_live_drain(struct cap_src *s, cap_cb cb, void *user, int wait_ms)
+{
+	struct pollfd pf = { .fd = pcap_get_selectable_fd(s->p), .events = POLLIN };
+	struct live_ctx lc = { s, cb, user };
+	u64 before = s->packets;
+	if (poll(&pf, 1, wait_ms) < 0 && errno != EINTR) {
+		snprintf(s->error, sizeof s->error, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (pcap_dispatch(s->p, -1, live_one, (u_char *)&lc) == PCAP_ERROR) {
+		snprintf(s->error, sizeof s->error, "-i %s: %s", s->path, pcap_geterr(s->p));
+		return -1;
+	}
+	return (int)MIN(s->packets - before, (u64)INT32_MAX);
+}
+
 int cap_keep(struct cap_src *s, FILE *tmp)
 {
 	s->keep = pcap_dump_fopen(s->p, tmp);

@@ -16,6 +16,7 @@
 #include "panne/opts.h"
 #include "panne/pipeline.h"
 #include "panne/privs.h"
+#include "panne/probe.h"
 #include "panne/report.h"
 #include "panne/services.h"
 #include "panne/twins.h"
@@ -260,6 +261,8 @@ int main(int argc, char **argv)
 	opts_defaults(&g_opts);
 	if (privs_check_setuid(err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return probe_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "r:i:G:c:t:w:T:s:AS:Z:vhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':

@@ -56,6 +56,10 @@ struct cap_src *cap_open_live(const char *iface, u16 idx, const char *bpf, char 
 int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
                   void (*tick)(void *user, u64 now_us), u64 tick_us,
                   volatile int *stop, u64 count);
+/* Live, for a caller with its own loop (probe): waits at most wait_ms for
+ * packets of s, then hands every packet ready to cb. Returns how many, or
+ * -1 with cap_error(). */
+int cap_live_drain(struct cap_src *s, cap_cb cb, void *user, int wait_ms);
 /* Live: keeps a copy of every packet read from s in tmp (a temporary file
  * opened by the caller before privileges were dropped), so that the
  * evidence can be written at the end. Returns 0, or -1. */
