@@ -1,0 +1,129 @@
+#!/bin/sh
+# probe.sh PANNE: `panne probe` in network namespaces (client -> middlebox
+# -> "internet"): a clean unbound resolver and nginx servers, and on the
+# middlebox a tampering unbound (forges open.spotify.com to a private
+# address, forwards the rest to the clean one) and an intercepting TLS
+# server (openssl s_server, self-signed) that discord.com's port 443 is
+# redirected to. www.netflix.com answers 503, www.youtube.com is clean.
+# Checks the JSON findings and verdicts as root (with packet evidence and
+# -w) and as an unprivileged user (no capture, said so). Root only.
+set -u
+PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+if [ "$(id -u)" -ne 0 ]; then
+	echo "probe: skipped: needs root for network namespaces"
+	exit 0
+fi
+for t in unbound nginx openssl iptables python3 tcpdump setpriv; do
+	command -v $t >/dev/null 2>&1 || { echo "probe: $t is missing (make deps installs it)"; exit 1; }
+done
+OUT=$(mktemp -d)
+. tests/netns/livenet.sh
+trap 'cleanup; rm -rf "$K" "$OUT"' EXIT INT TERM
+chmod 755 "$OUT"
+TAMPER=192.168.50.53
+FORGED=10.66.0.10
+
+reset_world
+certs
+zones_plain
+unbound_start
+NETFLIX_HTTP=503 nginx_start
+
+# The tampering resolver, on the middlebox.
+inG ip addr add $TAMPER/24 dev g0
+cat >$T/tamper.conf <<EOC
+server:
+  interface: $TAMPER
+  access-control: 0.0.0.0/0 allow
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "$T"
+  pidfile: "$T/tamper.pid"
+  use-syslog: no
+  logfile: "$T/tamper.log"
+  local-zone: "open.spotify.com." static
+  local-data: "open.spotify.com. 300 A $FORGED"
+forward-zone:
+  name: "."
+  forward-addr: $RES
+EOC
+inG unbound -c $T/tamper.conf
+
+# The interceptor: its own self-signed certificate for discord.com.
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=discord.com" \
+	-addext "subjectAltName=DNS:discord.com" -keyout $K/mitm.key -out $K/mitm.pem >/dev/null 2>&1
+inG openssl s_server -quiet -accept 8443 -cert $K/mitm.pem -key $K/mitm.key -www >/dev/null 2>&1 &
+inG iptables -t nat -A PREROUTING -i g0 -d $DISCORD -p tcp --dport 443 -j REDIRECT --to-ports 8443
+sleep 0.7
+
+NAMES="open.spotify.com www.netflix.com discord www.youtube.com"
+start=$(date +%s)
+# shellcheck disable=SC2086
+inC "$PANNE" probe --resolver $RES --resolver $TAMPER --ca-file $K/ca.pem -T json -Z nobody \
+	--probe-timeout 3 -w "$OUT/probe.pcap" $NAMES >"$OUT/root.json" 2>"$OUT/root.err"
+rc_root=$?
+# Unprivileged: no capture, the same facts without frames.
+chmod 755 $K; chmod 644 $K/ca.pem
+# shellcheck disable=SC2086
+inC setpriv --reuid=nobody --regid=nogroup --clear-groups "$PANNE" probe --resolver $RES \
+	--resolver $TAMPER --ca-file $K/ca.pem -T json --probe-timeout 3 $NAMES >"$OUT/user.json" 2>"$OUT/user.err"
+rc_user=$?
+took=$(($(date +%s) - start))
+
+rc=0
+fail() { echo "probe: $*"; rc=1; }
+[ "$rc_root" = 1 ] || { fail "exit status $rc_root as root, expected 1"; cat "$OUT/root.err"; }
+[ "$rc_user" = 1 ] || { fail "exit status $rc_user unprivileged, expected 1"; cat "$OUT/user.err"; }
+grep -q "lack packet evidence" "$OUT/user.err" || fail "unprivileged run does not say its findings lack packet evidence"
+n=$(tcpdump -nr "$OUT/probe.pcap" 2>/dev/null | wc -l)
+python3 - "$OUT/root.json" "$OUT/user.json" "$n" "$FORGED" <<'EOP' || rc=1
+import json, sys
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print("probe: missing:", what); ok = False
+def load(p):
+    try:
+        return [json.loads(l) for l in open(p)]
+    except ValueError as e:
+        print("probe: %s is not JSON lines: %s" % (p, e)); return []
+for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
+    who = "root" if root else "unprivileged"
+    lines = load(path)
+    finds = [o for o in lines if o["type"] == "finding"]
+    verdicts = {o["service"]: o for o in lines if o["type"] == "verdict"}
+    summ = lines[-1] if lines else {}
+    def first(svc, kind):
+        return next((o for o in finds if o["service"] == svc and o["kind"] == kind), None)
+    need(finds and all(o.get("source") == "probe" for o in finds), who + ': "source": "probe" on every finding')
+    need(summ.get("type") == "summary" and summ.get("source") == "probe", who + ": a probe summary last")
+    h = first("netflix", "http_5xx")
+    need(h and h["detail"].get("status") == 503 and h["origin"] == "server", who + ": netflix http_5xx 503 from the server")
+    need(verdicts.get("netflix", {}).get("attribution") == "upstream", who + ": netflix attributed upstream")
+    d = first("spotify", "dns_bogus_answer") or first("spotify", "dns_injection")
+    need(d and sys.argv[4] in json.dumps(d["detail"]), who + ": spotify's forged answer as dns_bogus_answer or dns_injection")
+    need(verdicts.get("spotify", {}).get("attribution") == "attack", who + ": spotify attributed attack")
+    c = first("discord", "cert_untrusted")
+    need(c and c["origin"] == "on-path", who + ": discord cert_untrusted with origin on-path")
+    need(verdicts.get("discord", {}).get("attribution") == "attack", who + ": discord attributed attack")
+    need(verdicts.get("youtube", {}).get("status") == "healthy", who + ": youtube healthy: %s" % verdicts.get("youtube"))
+    need(not any(o["service"] == "youtube" for o in finds), who + ": no finding for the clean youtube")
+    need(verdicts.get("youtube", {}).get("counts", {}).get("http", {}).get("seen", 0) >= 1, who + ": youtube's HEAD counted")
+    p = summ.get("probe", {})
+    need(p.get("packet_evidence") is root, who + ": packet_evidence %s" % root)
+    if root:
+        need(d and d["evidence"], "root: the forged answer cites its frames")
+        need(c and c["evidence"], "root: the intercepted handshake cites its frames")
+        need(p.get("interface") == "c0", "root: captured on the route's interface c0, not %r" % p.get("interface"))
+        m = len(summ.get("evidence_map", []))
+        need(int(sys.argv[3]) > 0 and int(sys.argv[3]) == m, "-w holds %s packets, the evidence map %d" % (sys.argv[3], m))
+    else:
+        need("lack packet evidence" in p.get("note", ""), "unprivileged: the summary says findings lack packet evidence")
+        need(all(not o["evidence"] for o in finds), "unprivileged: no frames cited")
+sys.exit(0 if ok else 1)
+EOP
+[ $rc = 0 ] && echo "probe: http_5xx upstream, forged answer, interception on-path, clean service healthy; as root with frames and unprivileged without (${took}s)"
+[ $rc = 0 ] || { echo "--- root.err"; cat "$OUT/root.err"; echo "--- root.json"; cat "$OUT/root.json"; }
+exit $rc
