@@ -279,7 +279,12 @@ static void write_text(FILE *out, const struct report_input *in)
 	if (st->flows_evicted || st->findings_dropped)
 		fprintf(out, "\nNote: %llu flows evicted under the flow cap, %llu findings beyond the cap not kept.\n",
 		        (unsigned long long)st->flows_evicted, (unsigned long long)st->findings_dropped);
-	fprintf(out, "\nOpen a frame in Wireshark: wireshark -r FILE -Y 'frame.number == N'\n");
+	if (in->probe_text && !in->nfiles)
+		fprintf(out, "\nNo frames: the probe's traffic was not captured (run as root).\n");
+	else if (in->probe_text && !in->evidence_file)
+		fprintf(out, "\nFrames count the probe's own capture: keep the cited ones with -w FILE to open them in Wireshark.\n");
+	else
+		fprintf(out, "\nOpen a frame in Wireshark: wireshark -r FILE -Y 'frame.number == N'\n");
 }
 
 void report_write(FILE *out, const struct report_input *in)

@@ -69,6 +69,10 @@ chmod 755 $K; chmod 644 $K/ca.pem
 inC setpriv --reuid=nobody --regid=nogroup --clear-groups "$PANNE" probe --resolver $RES \
 	--resolver $TAMPER --ca-file $K/ca.pem -T json --probe-timeout 3 $NAMES >"$OUT/user.json" 2>"$OUT/user.err"
 rc_user=$?
+# The text report, as root.
+# shellcheck disable=SC2086
+inC "$PANNE" probe --resolver $RES --resolver $TAMPER --ca-file $K/ca.pem -Z nobody \
+	--probe-timeout 3 $NAMES >"$OUT/root.txt" 2>&1
 took=$(($(date +%s) - start))
 
 rc=0
@@ -76,6 +80,10 @@ fail() { echo "probe: $*"; rc=1; }
 [ "$rc_root" = 1 ] || { fail "exit status $rc_root as root, expected 1"; cat "$OUT/root.err"; }
 [ "$rc_user" = 1 ] || { fail "exit status $rc_user unprivileged, expected 1"; cat "$OUT/user.err"; }
 grep -q "lack packet evidence" "$OUT/user.err" || fail "unprivileged run does not say its findings lack packet evidence"
+for want in "captured on c0" "netflix: failing, upstream" "discord: failing, attack" "youtube: healthy" "http_5xx"; do
+	grep -q "$want" "$OUT/root.txt" || fail "text report lacks '$want'"
+done
+[ -n "${PROBE_SHOW:-}" ] && cat "$OUT/root.txt"
 n=$(tcpdump -nr "$OUT/probe.pcap" 2>/dev/null | wc -l)
 python3 - "$OUT/root.json" "$OUT/user.json" "$n" "$FORGED" <<'EOP' || rc=1
 import json, sys
