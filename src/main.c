@@ -30,6 +30,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: panne -r FILE [-r FILE ...] [options] [BPF expression]\n"
 	        "       panne -i IFACE [-i IFACE ...] [options] [BPF expression]\n"
+	        "       panne probe [NAME|SERVICE ...] [--resolver ADDR ...] [options]\n"
 	        "\n"
 	        "  -r FILE            read a pcap or pcapng file (- for stdin); repeatable\n"
 	        "  -i IFACE           capture live on IFACE (any: every interface); repeatable\n"
@@ -52,6 +53,9 @@ static void usage(FILE *out)
 	        "  --findings N       findings kept for the report (default %u)\n"
 	        "  -Z USER            as root, run as USER once the inputs are open\n"
 	        "                     (default: panne, else nobody; root keeps root)\n"
+	        "  --resolver ADDR    probe: also ask the resolver at ADDR; repeatable\n"
+	        "  --probe-timeout SEC  probe: wait per query, connect, handshake, request (default %u)\n"
+	        "  --parallel N       probe: names probed at once (default %u)\n"
 	        "  -v                 more detail on standard error\n"
 	        "  --explain KIND     what a kind of finding means and how to check it\n"
 	        "  -h, --help         this help\n"
@@ -62,7 +66,7 @@ static void usage(FILE *out)
 	        "See panne(8).\n",
 	        STATUS_INTERVAL_DEFAULT, DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
 	        TLS_TIMEOUT_US_DEFAULT / 1000000, FLOW_CAP_DEFAULT, DNS_TXN_CAP_DEFAULT,
-	        FINDINGS_CAP_DEFAULT);
+	        FINDINGS_CAP_DEFAULT, PROBE_TIMEOUT_DEFAULT, PROBE_PARALLEL_DEFAULT);
 }
 
 enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE };
