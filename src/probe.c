@@ -50,6 +50,7 @@ static u64 now_us(void)
 struct conv {
 	struct addr srv, cli;
 	u16 sport, key; /* key: DNS id, or the client port */
+	u16 file;       /* the capture (interface) its frames count in */
 	u8 proto;
 	u32 first;      /* the first packet (query, SYN) */
 	u32 srv_first;  /* the first server packet with payload (answer, ServerHello) */
@@ -95,7 +96,10 @@ static int is_resolver(const struct addr *a)
 	return 0;
 }
 
-static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 key, int create)
+/* The exchange (srv, sport, proto, key), made when create is set (file:
+ * where its packets are captured). */
+static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 key, int create,
+                             u16 file)
 {
 	for (size_t i = 0; i < nconvs; i++)
 		if (convs[i].proto == proto && convs[i].key == key && convs[i].sport == sport &&
@@ -109,6 +113,7 @@ static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 ke
 	c->sport = sport;
 	c->proto = proto;
 	c->key = key;
+	c->file = file;
 	return c;
 }
 
@@ -144,8 +149,8 @@ static void probe_packet(void *user, const struct cap_pkt *cp)
 		key = pk.pl_len >= off + 2 ? (u16)(pk.pl[off] << 8 | pk.pl[off + 1]) : 0;
 	}
 	if (key || sport == 443) {
-		struct conv *c = conv_get(srv, sport, pk.proto, key, to_srv);
-		if (c) {
+		struct conv *c = conv_get(srv, sport, pk.proto, key, to_srv, pk.file);
+		if (c && c->file == pk.file) {
 			if (!c->first && to_srv) {
 				c->first = pk.frame;
 				c->cli = pk.src;
@@ -265,7 +270,7 @@ static void dns_findings(const struct probe_target *t)
 			for (int tr = 0; tr < PQ_NTRANS; tr++) {
 				const struct probe_answer *pa = &t->ans[r][ty][tr];
 				u8 proto = tr == PQ_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_;
-				struct conv *c = pa->answered ? conv_get(&cfg.res[r], 53, proto, pa->id, 0) : NULL;
+				struct conv *c = pa->answered ? conv_get(&cfg.res[r], 53, proto, pa->id, 0, 0) : NULL;
 				int kind = -1;
 				if (!pa->done)
 					continue;
@@ -286,6 +291,7 @@ static void dns_findings(const struct probe_target *t)
 				     pa->ts_us ? pa->ts_us : now_us());
 				fd.origin = kind == K_DNS_TIMEOUT ? O_UNKNOWN : O_RESOLVER;
 				if (c) {
+					fd.file = c->file;
 					finding_add_ev(&fd, c->srv_first);
 					finding_add_ev(&fd, c->first);
 				}
@@ -337,7 +343,7 @@ static void conn_findings(const struct probe_target *t)
 {
 	for (u8 i = 0; i < t->nconn; i++) {
 		const struct probe_conn *pc = &t->conn[i];
-		struct conv *c = conv_get(&pc->srv, 443, IPPROTO_TCP_, pc->cport, 0);
+		struct conv *c = conv_get(&pc->srv, 443, IPPROTO_TCP_, pc->cport, 0, 0);
 		struct finding fd;
 		findings_probe_exchange(CAT_TCP, t->name, &pc->srv, pc->tcp != PT_OK);
 		if (pc->tcp != PT_OK) {
@@ -347,6 +353,7 @@ static void conn_findings(const struct probe_target *t)
 				continue;
 			base(&fd, kind, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->tcp_us);
 			if (c) {
+				fd.file = c->file;
 				finding_add_ev(&fd, c->srv_rst);
 				finding_add_ev(&fd, c->first);
 			}
@@ -362,8 +369,10 @@ static void conn_findings(const struct probe_target *t)
 			int kind = pc->tls == PT_TIMEOUT ? K_TLS_TIMEOUT : K_TLS_ALERT;
 			base(&fd, kind, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->tls_us);
 			fd.origin = kind == K_TLS_ALERT ? O_SERVER : O_UNKNOWN;
-			if (c)
+			if (c) {
+				fd.file = c->file;
 				finding_add_ev(&fd, c->srv_last ? c->srv_last : c->first);
+			}
 			json_object_set_new(fd.detail, kind == K_TLS_TIMEOUT ? "stage" : "description",
 			                    json_string(kind == K_TLS_TIMEOUT ? "handshake" : pc->tls_err));
 			json_object_set_new(fd.detail, "error", json_string(pc->tls_err));
@@ -385,8 +394,10 @@ static void conn_findings(const struct probe_target *t)
 					continue;
 				tls_failed = 1;
 				base(&fd, kind, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->tls_us);
-				if (c)
+				if (c) {
+					fd.file = c->file;
 					finding_add_ev(&fd, c->srv_first);
+				}
 				json_t *d = fd.detail;
 				json_object_set_new(d, "subject", json_string(v->subject));
 				json_object_set_new(d, "issuer", json_string(v->issuer));
@@ -419,8 +430,10 @@ static void conn_findings(const struct probe_target *t)
 				continue;
 			base(&fd, K_HTTP_5XX, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->http_us);
 			fd.origin = O_SERVER;
-			if (c)
+			if (c) {
+				fd.file = c->file;
 				finding_add_ev(&fd, c->srv_last);
+			}
 			json_object_set_new(fd.detail, "status", json_integer(pc->status));
 			json_object_set_new(fd.detail, "reason", json_string(pc->reason));
 			json_object_set_new(fd.detail, "server_header", pc->server[0] ? json_string(pc->server) : json_null());
@@ -650,7 +663,7 @@ int probe_main(int argc, char **argv)
 	const char *extra[PROBE_RESOLVERS_MAX];
 	size_t nextra = 0;
 	unsigned long parallel = PROBE_PARALLEL_DEFAULT, timeout_s = PROBE_TIMEOUT_DEFAULT;
-	char err[512], ifbuf[IF_NAMESIZE + 8];
+	char err[512];
 	int c;
 
 	memset(&cfg, 0, sizeof cfg);
@@ -747,28 +760,44 @@ int probe_main(int argc, char **argv)
 	static const unsigned char alpn[] = "\x08http/1.1";
 	SSL_CTX_set_alpn_protos(cfg.ssl, alpn, sizeof alpn - 1);
 
-	struct cap_src *src = NULL;
+	/* The capture: the interface of the route toward the resolvers and the
+	 * services, and loopback too when a resolver listens there (a local
+	 * stub), each its own source with its own frame numbers. */
+	struct cap_src *src[2] = { NULL, NULL };
+	const char *ifn[2] = { NULL, NULL };
+	char ifb[IF_NAMESIZE + 8];
+	size_t nsrc = 0;
 	FILE *wout = NULL;
 	const char *note = NULL;
 	if (geteuid() == 0) {
-		size_t r0;
-		for (r0 = 0; r0 < cfg.nres && ((cfg.res[r0].fam == 4 && cfg.res[r0].b[0] == 127) ||
-		                              (cfg.res[r0].fam == 6 && addr_bogus(&cfg.res[r0]))); r0++)
-			;
-		if (!iface) {
-			if (r0 < cfg.nres)
-				route_iface(&cfg.res[r0], ifbuf, sizeof ifbuf);
-			else
-				snprintf(ifbuf, sizeof ifbuf, "any");
-			iface = ifbuf;
+		if (iface) {
+			ifn[nsrc++] = iface;
+		} else {
+			const struct addr *far = NULL;
+			int on_lo = 0;
+			for (u8 r = 0; r < cfg.nres; r++) {
+				int lo = cfg.res[r].fam == 4 ? cfg.res[r].b[0] == 127 : addr_bogus(&cfg.res[r]);
+				on_lo |= lo;
+				if (!lo && !far)
+					far = &cfg.res[r];
+			}
+			struct addr doc;
+			addr_parse("192.0.2.1", &doc); /* TEST-NET-1: whatever the default route is */
+			route_iface(far ? far : &doc, ifb, sizeof ifb);
+			ifn[nsrc++] = ifb;
+			if (on_lo && strcmp(ifb, "any") != 0)
+				ifn[nsrc++] = "lo";
 		}
-		src = cap_open_live(iface, 0, "udp port 53 or tcp port 53 or tcp port 443 or icmp or icmp6",
-		                    err, sizeof err);
-		if (!src)
-			die(EXIT_USAGE, "probe: %s", err);
-		FILE *tmp = wfile ? tmpfile() : NULL;
-		if (wfile && (!tmp || cap_keep(src, tmp) < 0))
-			die(EXIT_USAGE, "-w: cannot keep a temporary copy of %s's packets", iface);
+		for (size_t k = 0; k < nsrc; k++) {
+			src[k] = cap_open_live(ifn[k], (u16)k,
+			                       "udp port 53 or tcp port 53 or tcp port 443 or icmp or icmp6", err,
+			                       sizeof err);
+			if (!src[k])
+				die(EXIT_USAGE, "probe: %s", err);
+			FILE *tmp = wfile ? tmpfile() : NULL;
+			if (wfile && (!tmp || cap_keep(src[k], tmp) < 0))
+				die(EXIT_USAGE, "-w: cannot keep a temporary copy of %s's packets", ifn[k]);
+		}
 		if (wfile && !(wout = fopen(wfile, "wb")))
 			die(EXIT_USAGE, "-w %s: cannot create it", wfile);
 	} else {
@@ -788,32 +817,37 @@ int probe_main(int argc, char **argv)
 	for (size_t i = 0; i < nw; i++)
 		if (pthread_create(&th[i], NULL, worker, NULL) != 0)
 			die(EXIT_USAGE, "probe: cannot start a worker thread");
-	int cap_failed = 0;
-	for (;;) {
-		pthread_mutex_lock(&work_lock);
-		int all = workers_done == nw;
-		pthread_mutex_unlock(&work_lock);
-		if (all)
-			break;
-		if (src && !cap_failed)
-			cap_failed = cap_live_drain(src, probe_packet, NULL, 100) < 0;
-		else
+	int cap_failed = -1; /* the source that failed */
+	for (int tail_ms = -1; tail_ms != 0;) {
+		if (tail_ms < 0) {
+			pthread_mutex_lock(&work_lock);
+			int all = workers_done == nw;
+			pthread_mutex_unlock(&work_lock);
+			if (all) {
+				for (size_t i = 0; i < nw; i++)
+					pthread_join(th[i], NULL);
+				/* The last packets: libpcap hands them out in blocks. */
+				tail_ms = nsrc ? PROBE_DRAIN_TAIL_MS : 0;
+				continue;
+			}
+		}
+		if (!nsrc || cap_failed >= 0) {
 			usleep(100000);
+		} else {
+			for (size_t k = 0; k < nsrc && cap_failed < 0; k++)
+				if (cap_live_drain(src[k], probe_packet, NULL, (int)(100 / nsrc)) < 0)
+					cap_failed = (int)k;
+		}
+		if (tail_ms > 0)
+			tail_ms = MAX(tail_ms - 100, 0);
 	}
-	for (size_t i = 0; i < nw; i++)
-		pthread_join(th[i], NULL);
-	if (src && !cap_failed) {
-		u64 end = now_us() + PROBE_DRAIN_TAIL_MS * 1000u;
-		while (now_us() < end && !cap_failed)
-			cap_failed = cap_live_drain(src, probe_packet, NULL, 100) < 0;
-	}
-	if (cap_failed)
-		warnx_("%s", cap_error(src));
+	if (cap_failed >= 0)
+		warnx_("%s", cap_error(src[cap_failed]));
 	struct run_stats *st = (struct run_stats *)pipeline_stats();
-	if (src) {
-		st->dropped = cap_dropped(src);
-		findings_quality()->dropped = st->dropped;
-	}
+	st->dropped = 0;
+	for (size_t k = 0; k < nsrc; k++)
+		st->dropped += cap_dropped(src[k]);
+	findings_quality()->dropped = st->dropped;
 	pipeline_tick(now_us());
 	pipeline_file_end();
 
@@ -829,12 +863,14 @@ int probe_main(int argc, char **argv)
 	pipeline_finish();
 
 	char b[ADDR_STRLEN];
-	json_t *resolvers = json_array();
+	json_t *resolvers = json_array(), *ifs = json_array();
 	for (u8 r = 0; r < cfg.nres; r++)
 		json_array_append_new(resolvers, json_pack("{s:s,s:s}", "address", addr_fmt(&cfg.res[r], b), "from",
 		                                           have_sys && r == 0 ? "system" : "--resolver"));
+	for (size_t k = 0; k < nsrc; k++)
+		json_array_append_new(ifs, json_string(ifn[k]));
 	json_t *probe = json_pack("{s:o,s:o,s:o,s:b,s:I,s:I,s:f}", "names", names, "resolvers", resolvers,
-	                          "interface", src ? json_string(iface) : json_null(), "packet_evidence", src != NULL,
+	                          "interfaces", ifs, "packet_evidence", nsrc > 0,
 	                          "timeout", (json_int_t)timeout_s, "parallel", (json_int_t)nw,
 	                          "seconds", (double)(now_us() - t0) / 1e6);
 	if (!probe)
@@ -848,29 +884,32 @@ int probe_main(int argc, char **argv)
 	for (u8 r = 0; r < cfg.nres && o < sizeof head; r++)
 		o += (size_t)snprintf(head + o, sizeof head - o, "%s%s%s", r ? ", " : "", addr_fmt(&cfg.res[r], b),
 		                      have_sys && r == 0 ? " system" : "");
-	if (o < sizeof head) {
-		if (src)
-			snprintf(head + o, sizeof head - o, "), captured on %s: %llu packets\n", iface,
-			         (unsigned long long)st->packets);
-		else
-			snprintf(head + o, sizeof head - o, ")\nNOTE: %s\n", note);
-	}
+	if (o < sizeof head && nsrc)
+		o += (size_t)snprintf(head + o, sizeof head - o, "), captured on");
+	else if (o < sizeof head)
+		o += (size_t)snprintf(head + o, sizeof head - o, ")\nNOTE: %s\n", note);
+	for (size_t k = 0; k < nsrc && o < sizeof head; k++)
+		o += (size_t)snprintf(head + o, sizeof head - o, " %s", ifn[k]);
+	if (nsrc && o < sizeof head)
+		snprintf(head + o, sizeof head - o, ": %llu packets\n", (unsigned long long)st->packets);
 
 	size_t nv;
 	struct verdict *v = diagnose_run(&nv);
-	const char *files[1] = { src ? iface : "-" };
-	const char *errors[1] = { cap_failed ? cap_error(src) : "" };
-	struct report_input in = { .files = src ? files : NULL, .nfiles = src ? 1 : 0, .st = st, .v = v,
-		                   .nv = nv, .damaged = cap_failed, .errors = errors, .nerrors = cap_failed,
-		                   .probe = probe, .probe_text = head };
+	const char *errors[1] = { cap_failed >= 0 ? cap_error(src[cap_failed]) : "" };
+	struct report_input in = { .files = nsrc ? ifn : NULL, .nfiles = nsrc, .st = st, .v = v,
+		                   .nv = nv, .damaged = cap_failed >= 0, .errors = errors,
+		                   .nerrors = cap_failed >= 0, .probe = probe, .probe_text = head };
 	if (wout) {
-		FILE *kept[1] = { cap_kept(src) };
-		in.evidence_map = evidence_write(wout, kept, files, 1, err, sizeof err);
+		FILE *kept[2] = { NULL, NULL };
+		for (size_t k = 0; k < nsrc; k++)
+			kept[k] = cap_kept(src[k]);
+		in.evidence_map = evidence_write(wout, kept, ifn, nsrc, err, sizeof err);
 		if (!in.evidence_map)
 			warnx_("%s", err);
 		in.evidence_file = wfile;
-		if (kept[0])
-			fclose(kept[0]);
+		for (size_t k = 0; k < nsrc; k++)
+			if (kept[k])
+				fclose(kept[k]);
 	}
 	report_write(stdout, &in);
 	json_decref(in.evidence_map);
@@ -885,8 +924,9 @@ int probe_main(int argc, char **argv)
 	free(convs);
 	free(claimed);
 	SSL_CTX_free(cfg.ssl);
-	cap_close(src);
+	for (size_t k = 0; k < nsrc; k++)
+		cap_close(src[k]);
 	pipeline_reset();
 	services_reset();
-	return cap_failed ? EXIT_DAMAGED : failures ? EXIT_FINDINGS : EXIT_CLEAN;
+	return cap_failed >= 0 ? EXIT_DAMAGED : failures ? EXIT_FINDINGS : EXIT_CLEAN;
 }

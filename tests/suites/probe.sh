@@ -55,13 +55,31 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=discord.com" \
 	-addext "subjectAltName=DNS:discord.com" -keyout $K/mitm.key -out $K/mitm.pem >/dev/null 2>&1
 inG openssl s_server -quiet -accept 8443 -cert $K/mitm.pem -key $K/mitm.key -www >/dev/null 2>&1 &
 inG iptables -t nat -A PREROUTING -i g0 -d $DISCORD -p tcp --dport 443 -j REDIRECT --to-ports 8443
+# A local stub on the client's loopback, forwarding to the clean resolver:
+# its exchanges are captured on lo, apart from c0's.
+cat >$T/stub.conf <<EOC
+server:
+  interface: 127.0.0.1
+  access-control: 127.0.0.0/8 allow
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "$T"
+  pidfile: "$T/stub.pid"
+  use-syslog: no
+  logfile: "$T/stub.log"
+forward-zone:
+  name: "."
+  forward-addr: $RES
+EOC
+inC unbound -c $T/stub.conf
 sleep 0.7
 
 NAMES="open.spotify.com www.netflix.com discord www.youtube.com"
 start=$(date +%s)
 # shellcheck disable=SC2086
-inC "$PANNE" probe --resolver $RES --resolver $TAMPER --ca-file $K/ca.pem -T json -Z nobody \
-	--probe-timeout 3 -w "$OUT/probe.pcap" $NAMES >"$OUT/root.json" 2>"$OUT/root.err"
+inC "$PANNE" probe --resolver $RES --resolver $TAMPER --resolver 127.0.0.1 --ca-file $K/ca.pem \
+	-T json -Z nobody --probe-timeout 3 -w "$OUT/probe.pcap" $NAMES >"$OUT/root.json" 2>"$OUT/root.err"
 rc_root=$?
 # Unprivileged: no capture, the same facts without frames.
 chmod 755 $K; chmod 644 $K/ca.pem
@@ -83,7 +101,7 @@ grep -q "lack packet evidence" "$OUT/user.err" || fail "unprivileged run does no
 for want in "captured on c0" "netflix: failing, upstream" "discord: failing, attack" "youtube: healthy" "http_5xx"; do
 	grep -q "$want" "$OUT/root.txt" || fail "text report lacks '$want'"
 done
-[ -n "${PROBE_SHOW:-}" ] && cat "$OUT/root.txt"
+[ -n "${PROBE_SHOW:-}" ] && cat "$OUT/root.txt" && grep -v "\"summary\"" "$OUT/root.json" && tail -n 1 "$OUT/root.json" | cut -c1-300 && python3 -c "import json,sys; s=json.loads(open(sys.argv[1]).readlines()[-1]); print(s[\"probe\"][\"interfaces\"], s[\"counters\"], s[\"packets\"])" "$OUT/root.json"
 n=$(tcpdump -nr "$OUT/probe.pcap" 2>/dev/null | wc -l)
 python3 - "$OUT/root.json" "$OUT/user.json" "$n" "$FORGED" <<'EOP' || rc=1
 import json, sys
@@ -124,7 +142,9 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
     if root:
         need(d and d["evidence"], "root: the forged answer cites its frames")
         need(c and c["evidence"], "root: the intercepted handshake cites its frames")
-        need(p.get("interface") == "c0", "root: captured on the route's interface c0, not %r" % p.get("interface"))
+        need(p.get("interfaces") == ["c0", "lo"], "root: captured on the route's interface c0 and on lo (a local resolver), not %r" % p.get("interfaces"))
+        need(any(f == "lo" for f in [o["file"] for o in finds] + [m["file"] for m in summ.get("evidence_map", [])]) or
+             summ.get("counters", {}).get("dns", {}).get("queries", 0) >= 4 * 4 * 3, "root: the local resolver's queries captured on lo")
         m = len(summ.get("evidence_map", []))
         need(int(sys.argv[3]) > 0 and int(sys.argv[3]) == m, "-w holds %s packets, the evidence map %d" % (sys.argv[3], m))
     else:
