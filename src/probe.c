@@ -173,15 +173,20 @@ static size_t n_captured; /* findings made from packets, before the probe's own 
 static u8 *claimed;       /* [n_captured]: already matched by a probe fact */
 
 /* A finding the capture made of the same fact (kind, server, client port or
- * name), not yet matched; NULL if none. kind < 0 matches any kind. */
+ * name and query type), not yet matched; NULL if none. kind < 0 matches
+ * any kind. */
 static struct finding *captured(int kind, const char *name, const struct addr *srv, u16 cport,
-                                u8 proto)
+                                u8 proto, const char *qtype)
 {
 	for (size_t i = 0; i < n_captured; i++) {
 		struct finding *f = findings_get_mut(i);
 		if (claimed[i] || (kind >= 0 && f->kind != kind) || !addr_eq(&f->srv, srv) ||
 		    (proto && f->proto != proto) || (cport && f->cport != cport) ||
 		    (name && name[0] && strcasecmp(f->name, name) != 0))
+			continue;
+		/* DNS: the same query type too, when both say it. */
+		const char *q1 = json_string_value(json_object_get(f->detail, "qtype"));
+		if (qtype && q1 && strcmp(q1, qtype) != 0)
 			continue;
 		claimed[i] = 1;
 		return f;
@@ -193,7 +198,8 @@ static struct finding *captured(int kind, const char *name, const struct addr *s
  * the probe saw to that finding (under "probe") and drops fd. */
 static void emit_or_merge(struct finding *fd, const char *name, u16 cport)
 {
-	struct finding *old = captured(fd->kind, name, &fd->srv, cport, fd->proto);
+	struct finding *old = captured(fd->kind, name, &fd->srv, cport, fd->proto,
+	                               json_string_value(json_object_get(fd->detail, "qtype")));
 	if (!old) {
 		findings_emit(fd);
 		return;
@@ -379,7 +385,7 @@ static void conn_findings(const struct probe_target *t)
 			emit_or_merge(&fd, NULL, pc->cport);
 		} else if (pc->tls == PT_ERROR) {
 			/* A reset or a close: the capture's rst finding says who sent it. */
-			struct finding *old = captured(-1, NULL, &pc->srv, pc->cport, IPPROTO_TCP_);
+			struct finding *old = captured(-1, NULL, &pc->srv, pc->cport, IPPROTO_TCP_, NULL);
 			if (old)
 				json_object_set_new(old->detail, "probe", json_pack("{s:s}", "tls_error", pc->tls_err));
 		}
