@@ -324,6 +324,43 @@ FILE *cap_kept(struct cap_src *s)
 	return r;
 }
 
+struct cap_writer {
+	pcap_t *dead;
+	pcap_dumper_t *d;
+};
+
+struct cap_writer *cap_writer_open(FILE *fp, int linktype, char *err, size_t errlen)
+{
+	struct cap_writer *w = xcalloc(1, sizeof *w);
+	w->dead = pcap_open_dead_with_tstamp_precision(linktype, SNAPLEN_LIVE, PCAP_TSTAMP_PRECISION_MICRO);
+	w->d = w->dead ? pcap_dump_fopen(w->dead, fp) : NULL;
+	if (!w->d) {
+		snprintf(err, errlen, "cannot write a pcap file: %s", w->dead ? pcap_geterr(w->dead) : "no memory");
+		if (w->dead)
+			pcap_close(w->dead);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void cap_writer_put(struct cap_writer *w, const struct cap_pkt *pk)
+{
+	struct pcap_pkthdr h = { .caplen = pk->caplen, .len = pk->len };
+	h.ts.tv_sec = (time_t)(pk->ts_us / 1000000u);
+	h.ts.tv_usec = (suseconds_t)(pk->ts_us % 1000000u);
+	pcap_dump((u_char *)w->d, &h, pk->data);
+}
+
+void cap_writer_close(struct cap_writer *w)
+{
+	if (!w)
+		return;
+	pcap_dump_close(w->d);
+	pcap_close(w->dead);
+	free(w);
+}
+
 u64 cap_dropped(const struct cap_src *s)
 {
 	struct pcap_stat ps;

@@ -22,7 +22,6 @@
 #include "panne/config.h"
 #include "panne/decode.h"
 #include "panne/diagnose.h"
-#include "panne/evidence.h"
 #include "panne/findings.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
@@ -117,54 +116,64 @@ static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 ke
 	return c;
 }
 
-/* The capture callback: only the probe's own exchanges go on to the
- * pipeline (the filter cannot name addresses learnt while probing). */
+static struct cap_writer *writer; /* -w: the probe's packets, as numbered */
+static u32 nframes;               /* the probe's packets so far: their frame numbers */
+
+/* The capture callback: only the probe's own exchanges (and ICMP errors
+ * about them) go on, numbered 1, 2, ... over every interface as one
+ * capture, to -w and to the pipeline (the filter cannot name addresses
+ * learnt while probing). */
 static void probe_packet(void *user, const struct cap_pkt *cp)
 {
 	struct packet pk;
 	if (decode_packet(cp, &pk) != DEC_OK)
 		return;
-	if (pk.proto == IPPROTO_ICMP_ || pk.proto == IPPROTO_ICMPV6_) {
-		pipeline_packet(user, cp); /* matched to the probe's flows, or ignored */
+	int to_srv = 0, icmp = pk.proto == IPPROTO_ICMP_ || pk.proto == IPPROTO_ICMPV6_;
+	const struct addr *srv = NULL;
+	u16 sport = 0;
+	if (icmp) {
+		if (!pk.inner.valid || !(is_resolver(&pk.inner.dst) || is_dst(&pk.inner.dst)))
+			return;
+	} else if (!pk.l4_ok || (pk.proto != IPPROTO_TCP_ && pk.proto != IPPROTO_UDP_)) {
 		return;
-	}
-	if (!pk.l4_ok || (pk.proto != IPPROTO_TCP_ && pk.proto != IPPROTO_UDP_))
-		return;
-	int to_srv;
-	const struct addr *srv;
-	u16 sport;
-	if (pk.dport == 53 && is_resolver(&pk.dst))
+	} else if (pk.dport == 53 && is_resolver(&pk.dst)) {
 		to_srv = 1, srv = &pk.dst, sport = 53;
-	else if (pk.sport == 53 && is_resolver(&pk.src))
-		to_srv = 0, srv = &pk.src, sport = 53;
-	else if (pk.proto == IPPROTO_TCP_ && pk.dport == 443 && is_dst(&pk.dst))
+	} else if (pk.sport == 53 && is_resolver(&pk.src)) {
+		srv = &pk.src, sport = 53;
+	} else if (pk.proto == IPPROTO_TCP_ && pk.dport == 443 && is_dst(&pk.dst)) {
 		to_srv = 1, srv = &pk.dst, sport = 443;
-	else if (pk.proto == IPPROTO_TCP_ && pk.sport == 443 && is_dst(&pk.src))
-		to_srv = 0, srv = &pk.src, sport = 443;
-	else
+	} else if (pk.proto == IPPROTO_TCP_ && pk.sport == 443 && is_dst(&pk.src)) {
+		srv = &pk.src, sport = 443;
+	} else {
 		return;
-	u16 key = to_srv ? pk.sport : pk.dport;
-	if (sport == 53) { /* the DNS id: first bytes of the message (after TCP's length) */
-		u32 off = pk.proto == IPPROTO_TCP_ ? 2 : 0;
-		key = pk.pl_len >= off + 2 ? (u16)(pk.pl[off] << 8 | pk.pl[off + 1]) : 0;
 	}
-	if (key || sport == 443) {
-		struct conv *c = conv_get(srv, sport, pk.proto, key, to_srv, pk.file);
-		if (c && c->file == pk.file) {
+	struct cap_pkt c2 = *cp;
+	c2.frame = ++nframes;
+	c2.file = 0;
+	if (writer)
+		cap_writer_put(writer, &c2);
+	if (srv) {
+		u16 key = to_srv ? pk.sport : pk.dport;
+		if (sport == 53) { /* the DNS id: first bytes of the message (after TCP's length) */
+			u32 off = pk.proto == IPPROTO_TCP_ ? 2 : 0;
+			key = pk.pl_len >= off + 2 ? (u16)(pk.pl[off] << 8 | pk.pl[off + 1]) : 0;
+		}
+		struct conv *c = key || sport == 443 ? conv_get(srv, sport, pk.proto, key, to_srv, 0) : NULL;
+		if (c) {
 			if (!c->first && to_srv) {
-				c->first = pk.frame;
+				c->first = c2.frame;
 				c->cli = pk.src;
 			}
 			if (!to_srv && pk.pl_len) {
 				if (!c->srv_first)
-					c->srv_first = pk.frame;
-				c->srv_last = pk.frame;
+					c->srv_first = c2.frame;
+				c->srv_last = c2.frame;
 			}
 			if (!to_srv && (pk.tcp_flags & TH_RST) && !c->srv_rst)
-				c->srv_rst = pk.frame;
+				c->srv_rst = c2.frame;
 		}
 	}
-	pipeline_packet(user, cp);
+	pipeline_packet(user, &c2);
 }
 
 /* ---- findings of the probe ---- */
@@ -773,7 +782,6 @@ int probe_main(int argc, char **argv)
 	const char *ifn[2] = { NULL, NULL };
 	char ifb[IF_NAMESIZE + 8];
 	size_t nsrc = 0;
-	FILE *wout = NULL;
 	const char *note = NULL;
 	if (geteuid() == 0) {
 		if (iface) {
@@ -800,12 +808,20 @@ int probe_main(int argc, char **argv)
 			                       sizeof err);
 			if (!src[k])
 				die(EXIT_USAGE, "probe: %s", err);
-			FILE *tmp = wfile ? tmpfile() : NULL;
-			if (wfile && (!tmp || cap_keep(src[k], tmp) < 0))
-				die(EXIT_USAGE, "-w: cannot keep a temporary copy of %s's packets", ifn[k]);
 		}
+		/* One capture of the probe's packets: interfaces of one link type. */
+		if (nsrc == 2 && cap_linktype(src[1]) != cap_linktype(src[0])) {
+			if (g_opts.verbose)
+				warnx_("probe: %s has another link type than %s: not captured", ifn[1], ifn[0]);
+			cap_close(src[1]);
+			src[1] = NULL;
+			nsrc = 1;
+		}
+		FILE *wout = NULL;
 		if (wfile && !(wout = fopen(wfile, "wb")))
 			die(EXIT_USAGE, "-w %s: cannot create it", wfile);
+		if (wout && !(writer = cap_writer_open(wout, cap_linktype(src[0]), err, sizeof err)))
+			die(EXIT_USAGE, "-w %s: %s", wfile, err);
 	} else {
 		note = "not root: the probe's traffic was not captured, so its findings lack packet evidence (frames); run as root for them";
 		warnx_("%s", note);
@@ -899,23 +915,34 @@ int probe_main(int argc, char **argv)
 	if (nsrc && o < sizeof head)
 		snprintf(head + o, sizeof head - o, ": %llu packets\n", (unsigned long long)st->packets);
 
+	/* Findings name the capture: the -w file, whose frame numbers they
+	 * are, or the interfaces. */
+	char capname[2 * IF_NAMESIZE + 8];
+	snprintf(capname, sizeof capname, "%s%s%s", nsrc ? ifn[0] : "-", nsrc > 1 ? "+" : "",
+	         nsrc > 1 ? ifn[1] : "");
+	const char *files[1] = { wfile && writer ? wfile : capname };
 	size_t nv;
 	struct verdict *v = diagnose_run(&nv);
 	const char *errors[1] = { cap_failed >= 0 ? cap_error(src[cap_failed]) : "" };
-	struct report_input in = { .files = nsrc ? ifn : NULL, .nfiles = nsrc, .st = st, .v = v,
+	struct report_input in = { .files = nsrc ? files : NULL, .nfiles = nsrc ? 1 : 0, .st = st, .v = v,
 		                   .nv = nv, .damaged = cap_failed >= 0, .errors = errors,
 		                   .nerrors = cap_failed >= 0, .probe = probe, .probe_text = head };
-	if (wout) {
-		FILE *kept[2] = { NULL, NULL };
-		for (size_t k = 0; k < nsrc; k++)
-			kept[k] = cap_kept(src[k]);
-		in.evidence_map = evidence_write(wout, kept, ifn, nsrc, err, sizeof err);
-		if (!in.evidence_map)
-			warnx_("%s", err);
+	if (writer) {
+		/* The file holds every packet of the probe: frames are its own. */
+		cap_writer_close(writer);
+		writer = NULL;
 		in.evidence_file = wfile;
-		for (size_t k = 0; k < nsrc; k++)
-			if (kept[k])
-				fclose(kept[k]);
+		in.evidence_map = json_array();
+		u8 *cited = xcalloc(nframes + 1, 1);
+		for (size_t i = 0; i < findings_count(); i++)
+			for (u8 e = 0; e < findings_get(i)->n_ev; e++)
+				if (findings_get(i)->ev[e] <= nframes)
+					cited[findings_get(i)->ev[e]] = 1;
+		for (u32 fr = 1; fr <= nframes; fr++)
+			if (cited[fr])
+				json_array_append_new(in.evidence_map, json_pack("{s:s,s:I,s:I}", "file", wfile, "frame",
+				                                                 (json_int_t)fr, "evidence_frame", (json_int_t)fr));
+		free(cited);
 	}
 	report_write(stdout, &in);
 	json_decref(in.evidence_map);

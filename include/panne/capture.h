@@ -68,6 +68,14 @@ int cap_keep(struct cap_src *s, FILE *tmp);
  * the caller closes), or NULL. */
 FILE *cap_kept(struct cap_src *s);
 
+/* A pcap file written packet by packet (probe -w: the probe's own
+ * packets, numbered as its findings cite them). Takes ownership of fp,
+ * opened by the caller; NULL with err on failure. */
+struct cap_writer;
+struct cap_writer *cap_writer_open(FILE *fp, int linktype, char *err, size_t errlen);
+void cap_writer_put(struct cap_writer *w, const struct cap_pkt *pk);
+void cap_writer_close(struct cap_writer *w); /* flushes and closes; NULL allowed */
+
 /* Kernel drops of a live source so far (pcap_stats), 0 for files. */
 u64 cap_dropped(const struct cap_src *s);
 

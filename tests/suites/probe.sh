@@ -103,7 +103,7 @@ for want in "captured on c0" "netflix: failing, upstream" "discord: failing, att
 done
 [ -n "${PROBE_SHOW:-}" ] && cat "$OUT/root.txt" && grep -v "\"summary\"" "$OUT/root.json" && tail -n 1 "$OUT/root.json" | cut -c1-300 && python3 -c "import json,sys; s=json.loads(open(sys.argv[1]).readlines()[-1]); print(s[\"probe\"][\"interfaces\"], s[\"counters\"], s[\"packets\"])" "$OUT/root.json"
 n=$(tcpdump -nr "$OUT/probe.pcap" 2>/dev/null | wc -l)
-python3 - "$OUT/root.json" "$OUT/user.json" "$n" "$FORGED" <<'EOP' || rc=1
+python3 - "$OUT/root.json" "$OUT/user.json" "$n" "$FORGED" "$OUT/probe.pcap" <<'EOP' || rc=1
 import json, sys
 ok = True
 def need(cond, what):
@@ -145,8 +145,20 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
         need(p.get("interfaces") == ["c0", "lo"], "root: captured on the route's interface c0 and on lo (a local resolver), not %r" % p.get("interfaces"))
         need(any(f == "lo" for f in [o["file"] for o in finds] + [m["file"] for m in summ.get("evidence_map", [])]) or
              summ.get("counters", {}).get("dns", {}).get("queries", 0) >= 4 * 4 * 3, "root: the local resolver's queries captured on lo")
-        m = len(summ.get("evidence_map", []))
-        need(int(sys.argv[3]) > 0 and int(sys.argv[3]) == m, "-w holds %s packets, the evidence map %d" % (sys.argv[3], m))
+        need(int(sys.argv[3]) > 0 and int(sys.argv[3]) == summ.get("packets"),
+             "-w holds every packet of the probe: %s in the file, %s in the summary" % (sys.argv[3], summ.get("packets")))
+        need(all(o["file"] == sys.argv[5] for o in finds), "root: findings name the -w file")
+        # Each cited frame of the -w file is the packet the finding says.
+        sys.path.insert(0, "tests/golden")
+        import check_frames as cf
+        lt, frames = cf.read_pcap(sys.argv[5])
+        for o in finds:
+            d = cf.dissect(frames[o["frame"]], lt) if 0 < o["frame"] < len(frames) else None
+            if o["detail"].get("inside_tls"):  # the status is inside a TLS record from the server
+                why = None if d and d[0] == "tcp" and d[1]["sport"] == 443 and d[2][:3] in (b"\x17\x03\x03", b"\x17\x03\x01") else "not TLS application data from the server"
+            else:
+                why = cf.check(o["kind"], o["detail"], d, o["frame"])
+            need(why is None, "root: %s cites frame %s of the -w file: %s" % (o["kind"], o["frame"], why))
     else:
         need("lack packet evidence" in p.get("note", ""), "unprivileged: the summary says findings lack packet evidence")
         need(all(not o["evidence"] for o in finds), "unprivileged: no frames cited")
