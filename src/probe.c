@@ -49,7 +49,6 @@ static u64 now_us(void)
 struct conv {
 	struct addr srv, cli;
 	u16 sport, key; /* key: DNS id, or the client port */
-	u16 file;       /* the capture (interface) its frames count in */
 	u8 proto;
 	u32 first;      /* the first packet (query, SYN) */
 	u32 srv_first;  /* the first server packet with payload (answer, ServerHello) */
@@ -95,10 +94,8 @@ static int is_resolver(const struct addr *a)
 	return 0;
 }
 
-/* The exchange (srv, sport, proto, key), made when create is set (file:
- * where its packets are captured). */
-static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 key, int create,
-                             u16 file)
+/* The exchange (srv, sport, proto, key), made when create is set. */
+static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 key, int create)
 {
 	for (size_t i = 0; i < nconvs; i++)
 		if (convs[i].proto == proto && convs[i].key == key && convs[i].sport == sport &&
@@ -112,7 +109,6 @@ static struct conv *conv_get(const struct addr *srv, u16 sport, u8 proto, u16 ke
 	c->sport = sport;
 	c->proto = proto;
 	c->key = key;
-	c->file = file;
 	return c;
 }
 
@@ -158,7 +154,7 @@ static void probe_packet(void *user, const struct cap_pkt *cp)
 			u32 off = pk.proto == IPPROTO_TCP_ ? 2 : 0;
 			key = pk.pl_len >= off + 2 ? (u16)(pk.pl[off] << 8 | pk.pl[off + 1]) : 0;
 		}
-		struct conv *c = key || sport == 443 ? conv_get(srv, sport, pk.proto, key, to_srv, 0) : NULL;
+		struct conv *c = key || sport == 443 ? conv_get(srv, sport, pk.proto, key, to_srv) : NULL;
 		if (c) {
 			if (!c->first && to_srv) {
 				c->first = c2.frame;
@@ -285,7 +281,7 @@ static void dns_findings(const struct probe_target *t)
 			for (int tr = 0; tr < PQ_NTRANS; tr++) {
 				const struct probe_answer *pa = &t->ans[r][ty][tr];
 				u8 proto = tr == PQ_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_;
-				struct conv *c = pa->answered ? conv_get(&cfg.res[r], 53, proto, pa->id, 0, 0) : NULL;
+				struct conv *c = pa->answered ? conv_get(&cfg.res[r], 53, proto, pa->id, 0) : NULL;
 				int kind = -1;
 				if (!pa->done)
 					continue;
@@ -306,8 +302,7 @@ static void dns_findings(const struct probe_target *t)
 				     pa->ts_us ? pa->ts_us : now_us());
 				fd.origin = kind == K_DNS_TIMEOUT ? O_UNKNOWN : O_RESOLVER;
 				if (c) {
-					fd.file = c->file;
-					finding_add_ev(&fd, c->srv_first);
+										finding_add_ev(&fd, c->srv_first);
 					finding_add_ev(&fd, c->first);
 				}
 				json_t *d = fd.detail;
@@ -358,7 +353,7 @@ static void conn_findings(const struct probe_target *t)
 {
 	for (u8 i = 0; i < t->nconn; i++) {
 		const struct probe_conn *pc = &t->conn[i];
-		struct conv *c = conv_get(&pc->srv, 443, IPPROTO_TCP_, pc->cport, 0, 0);
+		struct conv *c = conv_get(&pc->srv, 443, IPPROTO_TCP_, pc->cport, 0);
 		struct finding fd;
 		findings_probe_exchange(CAT_TCP, t->name, &pc->srv, pc->tcp != PT_OK);
 		if (pc->tcp != PT_OK) {
@@ -368,8 +363,7 @@ static void conn_findings(const struct probe_target *t)
 				continue;
 			base(&fd, kind, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->tcp_us);
 			if (c) {
-				fd.file = c->file;
-				finding_add_ev(&fd, c->srv_rst);
+								finding_add_ev(&fd, c->srv_rst);
 				finding_add_ev(&fd, c->first);
 			}
 			json_object_set_new(fd.detail, "error", json_string(strerror(pc->sys_errno)));
@@ -385,8 +379,7 @@ static void conn_findings(const struct probe_target *t)
 			base(&fd, kind, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->tls_us);
 			fd.origin = kind == K_TLS_ALERT ? O_SERVER : O_UNKNOWN;
 			if (c) {
-				fd.file = c->file;
-				finding_add_ev(&fd, c->srv_last ? c->srv_last : c->first);
+								finding_add_ev(&fd, c->srv_last ? c->srv_last : c->first);
 			}
 			json_object_set_new(fd.detail, kind == K_TLS_TIMEOUT ? "stage" : "description",
 			                    json_string(kind == K_TLS_TIMEOUT ? "handshake" : pc->tls_err));
@@ -410,8 +403,7 @@ static void conn_findings(const struct probe_target *t)
 				tls_failed = 1;
 				base(&fd, kind, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->tls_us);
 				if (c) {
-					fd.file = c->file;
-					finding_add_ev(&fd, c->srv_first);
+										finding_add_ev(&fd, c->srv_first);
 				}
 				json_t *d = fd.detail;
 				json_object_set_new(d, "subject", json_string(v->subject));
@@ -446,8 +438,7 @@ static void conn_findings(const struct probe_target *t)
 			base(&fd, K_HTTP_5XX, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->http_us);
 			fd.origin = O_SERVER;
 			if (c) {
-				fd.file = c->file;
-				finding_add_ev(&fd, c->srv_last);
+								finding_add_ev(&fd, c->srv_last);
 			}
 			json_object_set_new(fd.detail, "status", json_integer(pc->status));
 			json_object_set_new(fd.detail, "reason", json_string(pc->reason));
