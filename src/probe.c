@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +452,39 @@ static void conn_findings(const struct probe_target *t)
 	}
 }
 
+/* One certificate name in RFC 2253 form, escaped. */
+static json_t *name_json(const X509_NAME *n)
+{
+	char buf[CERT_NAME_LEN], out[CERT_NAME_LEN];
+	BIO *b = BIO_new(BIO_s_mem());
+	int len = b ? X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) : -1;
+	if (len < 0) {
+		BIO_free(b);
+		return json_null();
+	}
+	len = BIO_read(b, buf, sizeof buf);
+	BIO_free(b);
+	str_escape((const u8 *)buf, len > 0 ? (size_t)len : 0, out, sizeof out);
+	return json_string(out);
+}
+
+/* The peer's chain as the probe received it: subject and issuer of each
+ * certificate, leaf first. */
+static json_t *chain_json(const struct probe_conn *pc)
+{
+	json_t *arr = json_array();
+	for (u8 k = 0; k < pc->nchain; k++) {
+		const unsigned char *p = pc->der[k];
+		X509 *x = d2i_X509(NULL, &p, (long)pc->derlen[k]);
+		if (!x)
+			continue;
+		json_array_append_new(arr, json_pack("{s:o,s:o}", "subject", name_json(X509_get_subject_name(x)),
+		                                     "issuer", name_json(X509_get_issuer_name(x))));
+		X509_free(x);
+	}
+	return arr;
+}
+
 /* What was probed, for the summary: per name, each resolver's answers and
  * each connection's steps. */
 static json_t *target_json(const struct probe_target *t)
@@ -473,6 +507,30 @@ static json_t *target_json(const struct probe_target *t)
 		json_object_set_new(res, addr_fmt(&cfg.res[r], b), ra);
 	}
 	json_object_set_new(o, "resolvers", res);
+	/* Consistency: every resolver that answered gave the same addresses. */
+	int agree = 1;
+	const struct probe_answer *ref[PQ_NTYPES] = { NULL, NULL };
+	for (u8 r = 0; r < cfg.nres; r++)
+		for (int ty = 0; ty < PQ_NTYPES; ty++) {
+			const struct probe_answer *pa = &t->ans[r][ty][PQ_UDP];
+			if (!pa->answered)
+				pa = &t->ans[r][ty][PQ_TCP];
+			if (!pa->answered)
+				continue;
+			if (!ref[ty]) {
+				ref[ty] = pa;
+				continue;
+			}
+			if (pa->rcode != ref[ty]->rcode || pa->naddr != ref[ty]->naddr)
+				agree = 0;
+			for (u8 i = 0; agree && i < pa->naddr; i++) {
+				u8 j;
+				for (j = 0; j < ref[ty]->naddr && !addr_eq(&ref[ty]->addr[j], &pa->addr[i]); j++)
+					;
+				agree = j < ref[ty]->naddr;
+			}
+		}
+	json_object_set_new(o, "answers_agree", json_boolean(agree));
 	static const char *pt[] = { "not tried", "ok", "refused", "timeout", "unreachable", "error" };
 	for (u8 i = 0; i < t->nconn; i++) {
 		const struct probe_conn *pc = &t->conn[i];
@@ -484,6 +542,8 @@ static json_t *target_json(const struct probe_target *t)
 			json_object_set_new(c, "tls_error", json_string(pc->tls_err));
 		if (pc->tls == PT_OK)
 			json_object_set_new(c, "verified", json_boolean(pc->verified));
+		if (pc->nchain)
+			json_object_set_new(c, "chain", chain_json(pc));
 		json_object_set_new(c, "http", pc->http == PT_OK ? json_integer(pc->status)
 		                               : pc->tls == PT_OK && !pc->verified ? json_string("not asked: the certificate did not verify")
 		                               : json_string(pc->http_err[0] ? pc->http_err : pt[pc->http]));

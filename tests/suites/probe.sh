@@ -139,6 +139,12 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
     need(verdicts.get("youtube", {}).get("counts", {}).get("http", {}).get("seen", 0) >= 1, who + ": youtube's HEAD counted")
     p = summ.get("probe", {})
     need(p.get("packet_evidence") is root, who + ": packet_evidence %s" % root)
+    byname = {n["name"]: n for n in p.get("names", [])}
+    need(byname.get("open.spotify.com", {}).get("answers_agree") is False, who + ": spotify's resolvers disagree")
+    need(byname.get("www.youtube.com", {}).get("answers_agree") is True, who + ": youtube's resolvers agree")
+    dc = byname.get("discord.com", {}).get("connections", [{}])
+    need(dc and dc[0].get("chain", [{}])[0].get("issuer") == "CN=discord.com" and dc[0].get("verified") is False,
+         who + ": discord's chain recorded, self-issued, not verified: %s" % dc)
     if root:
         need(d and d["evidence"], "root: the forged answer cites its frames")
         need(c and c["evidence"], "root: the intercepted handshake cites its frames")
