@@ -4,7 +4,8 @@
 # middlebox a tampering unbound (forges open.spotify.com to a private
 # address, forwards the rest to the clean one) and an intercepting TLS
 # server (openssl s_server, self-signed) that discord.com's port 443 is
-# redirected to. www.netflix.com answers 503, www.youtube.com is clean.
+# redirected to; it also says www.wikipedia.org does not exist.
+# www.netflix.com answers 503, www.youtube.com is clean.
 # Checks the JSON findings and verdicts as root (with packet evidence and
 # -w) and as an unprivileged user (no capture, said so). Root only.
 set -u
@@ -44,6 +45,7 @@ server:
   logfile: "$T/tamper.log"
   local-zone: "open.spotify.com." static
   local-data: "open.spotify.com. 300 A $FORGED"
+  local-zone: "www.wikipedia.org." always_nxdomain
 forward-zone:
   name: "."
   forward-addr: $RES
@@ -75,7 +77,7 @@ EOC
 inC unbound -c $T/stub.conf
 sleep 0.7
 
-NAMES="open.spotify.com www.netflix.com discord www.youtube.com"
+NAMES="open.spotify.com www.netflix.com discord www.youtube.com www.wikipedia.org"
 start=$(date +%s)
 # shellcheck disable=SC2086
 inC "$PANNE" probe --resolver $RES --resolver $TAMPER --resolver 127.0.0.1 --ca-file $K/ca.pem \
@@ -137,6 +139,9 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
     need(verdicts.get("youtube", {}).get("status") == "healthy", who + ": youtube healthy: %s" % verdicts.get("youtube"))
     need(not any(o["service"] == "youtube" for o in finds), who + ": no finding for the clean youtube")
     need(verdicts.get("youtube", {}).get("counts", {}).get("http", {}).get("seen", 0) >= 1, who + ": youtube's HEAD counted")
+    nx = first("wikipedia.org", "nxdomain")
+    need(nx and nx["server"] == "192.168.50.53" and "only this resolver" in json.dumps(nx["detail"]),
+         who + ": NXDOMAIN from the tampering resolver only, said so: %s" % nx)
     p = summ.get("probe", {})
     need(p.get("packet_evidence") is root, who + ": packet_evidence %s" % root)
     byname = {n["name"]: n for n in p.get("names", [])}
@@ -170,6 +175,6 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
         need(all(not o["evidence"] for o in finds), "unprivileged: no frames cited")
 sys.exit(0 if ok else 1)
 EOP
-[ $rc = 0 ] && echo "probe: http_5xx upstream, forged answer, interception on-path, clean service healthy; as root with frames and unprivileged without (${took}s)"
+[ $rc = 0 ] && echo "probe: http_5xx upstream, forged answer, NXDOMAIN from one resolver only, interception on-path, clean service healthy; as root with frames and unprivileged without (${took}s)"
 [ $rc = 0 ] || { echo "--- root.err"; cat "$OUT/root.err"; echo "--- root.json"; cat "$OUT/root.json"; }
 exit $rc
