@@ -5,6 +5,7 @@
 # address, forwards the rest to the clean one) and an intercepting TLS
 # server (openssl s_server, self-signed) that discord.com's port 443 is
 # redirected to; it also says www.wikipedia.org does not exist.
+# An injector there races a second answer for example.org.
 # www.netflix.com answers 503, www.youtube.com is clean.
 # Checks the JSON findings and verdicts as root (with packet evidence and
 # -w) and as an unprivileged user (no capture, said so). Root only.
@@ -75,9 +76,13 @@ forward-zone:
   forward-addr: $RES
 EOC
 inC unbound -c $T/stub.conf
+# An on-path injector on the middlebox: a second, forged answer to the
+# client's A queries for example.org to the clean resolver (the race).
+READY=$T/inject.ready inG python3 tests/netns/tools.py inject-dns g0 $RES 198.51.100.99 example.org >/dev/null 2>&1 &
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -f $T/inject.ready ] && break; sleep 0.2; done
 sleep 0.7
 
-NAMES="open.spotify.com www.netflix.com discord www.youtube.com www.wikipedia.org"
+NAMES="open.spotify.com www.netflix.com discord www.youtube.com www.wikipedia.org example.org"
 start=$(date +%s)
 # shellcheck disable=SC2086
 inC "$PANNE" probe --resolver $RES --resolver $TAMPER --resolver 127.0.0.1 --ca-file $K/ca.pem \
@@ -151,6 +156,9 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
     need(dc and dc[0].get("chain", [{}])[0].get("issuer") == "CN=discord.com" and dc[0].get("verified") is False,
          who + ": discord's chain recorded, self-issued, not verified: %s" % dc)
     if root:
+        inj = first("example.org", "dns_injection")
+        need(inj and inj["origin"] == "on-path" and len(inj["evidence"]) >= 2 and "198.51.100.99" in json.dumps(inj["detail"]),
+             "root: the injected second answer for example.org as dns_injection on-path, both answers cited: %s" % inj)
         need(d and d["evidence"], "root: the forged answer cites its frames")
         need(c and c["evidence"], "root: the intercepted handshake cites its frames")
         need(p.get("interfaces") == ["c0", "lo"], "root: captured on the route's interface c0 and on lo (a local resolver), not %r" % p.get("interfaces"))
@@ -175,6 +183,6 @@ for path, root in ((sys.argv[1], True), (sys.argv[2], False)):
         need(all(not o["evidence"] for o in finds), "unprivileged: no frames cited")
 sys.exit(0 if ok else 1)
 EOP
-[ $rc = 0 ] && echo "probe: http_5xx upstream, forged answer, NXDOMAIN from one resolver only, interception on-path, clean service healthy; as root with frames and unprivileged without (${took}s)"
+[ $rc = 0 ] && echo "probe: http_5xx upstream, forged answer, injected answer, NXDOMAIN from one resolver only, interception on-path, clean service healthy; as root with frames and unprivileged without (${took}s)"
 [ $rc = 0 ] || { echo "--- root.err"; cat "$OUT/root.err"; echo "--- root.json"; cat "$OUT/root.json"; }
 exit $rc
