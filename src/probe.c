@@ -571,6 +571,17 @@ static void *worker(void *arg)
 			break;
 		probe_resolve(&targets[i], &cfg);
 		probe_connect(&targets[i], &cfg);
+		if (g_opts.verbose) {
+			const struct probe_target *t = &targets[i];
+			int ok = 0;
+			for (u8 k = 0; k < t->nconn; k++)
+				ok += t->conn[k].http == PT_OK;
+			flockfile(stderr); /* one line per thread, not interleaved */
+			warnx_("probe %s: %u resolver%s asked, %u address%s connected to, %d HTTP answer%s", t->name,
+			       cfg.nres, cfg.nres == 1 ? "" : "s", t->nconn, t->nconn == 1 ? "" : "es", ok,
+			       ok == 1 ? "" : "s");
+			funlockfile(stderr);
+		}
 	}
 	pthread_mutex_lock(&work_lock);
 	workers_done++;
