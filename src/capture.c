@@ -291,6 +291,22 @@ int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
 	return 0;
 }
 
+int cap_live_drain(struct cap_src *s, cap_cb cb, void *user, int wait_ms)
+{
+	struct pollfd pf = { .fd = pcap_get_selectable_fd(s->p), .events = POLLIN };
+	struct live_ctx lc = { s, cb, user };
+	u64 before = s->packets;
+	if (poll(&pf, 1, wait_ms) < 0 && errno != EINTR) {
+		snprintf(s->error, sizeof s->error, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (pcap_dispatch(s->p, -1, live_one, (u_char *)&lc) == PCAP_ERROR) {
+		snprintf(s->error, sizeof s->error, "-i %s: %s", s->path, pcap_geterr(s->p));
+		return -1;
+	}
+	return (int)MIN(s->packets - before, (u64)INT32_MAX);
+}
+
 int cap_keep(struct cap_src *s, FILE *tmp)
 {
 	s->keep = pcap_dump_fopen(s->p, tmp);
@@ -310,6 +326,43 @@ FILE *cap_kept(struct cap_src *s)
 	if (r)
 		rewind(r);
 	return r;
+}
+
+struct cap_writer {
+	pcap_t *dead;
+	pcap_dumper_t *d;
+};
+
+struct cap_writer *cap_writer_open(FILE *fp, int linktype, char *err, size_t errlen)
+{
+	struct cap_writer *w = xcalloc(1, sizeof *w);
+	w->dead = pcap_open_dead_with_tstamp_precision(linktype, SNAPLEN_LIVE, PCAP_TSTAMP_PRECISION_MICRO);
+	w->d = w->dead ? pcap_dump_fopen(w->dead, fp) : NULL;
+	if (!w->d) {
+		snprintf(err, errlen, "cannot write a pcap file: %s", w->dead ? pcap_geterr(w->dead) : "no memory");
+		if (w->dead)
+			pcap_close(w->dead);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void cap_writer_put(struct cap_writer *w, const struct cap_pkt *pk)
+{
+	struct pcap_pkthdr h = { .caplen = pk->caplen, .len = pk->len };
+	h.ts.tv_sec = (time_t)(pk->ts_us / 1000000u);
+	h.ts.tv_usec = (suseconds_t)(pk->ts_us % 1000000u);
+	pcap_dump((u_char *)w->d, &h, pk->data);
+}
+
+void cap_writer_close(struct cap_writer *w)
+{
+	if (!w)
+		return;
+	pcap_dump_close(w->d);
+	pcap_close(w->dead);
+	free(w);
 }
 
 u64 cap_dropped(const struct cap_src *s)

@@ -430,37 +430,6 @@ static void collect_answers(struct msg *m, const struct txn *t, json_t **cnames)
 	}
 }
 
-static int addr_private(const struct addr *a)
-{
-	static const u8 zero[16];
-	const u8 *b = a->b;
-	if (a->fam == 4)
-		return b[0] == 0 || b[0] == 127 || b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
-		       (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
-		       /* OpenDNS block pages: a well-known sinkhole */
-		       (b[0] == 146 && b[1] == 112 && b[2] == 61 && b[3] >= 104 && b[3] <= 110);
-	if (!memcmp(b, zero, 16))
-		return 1;
-	if (!memcmp(b, zero, 15) && b[15] == 1)
-		return 1;
-	return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
-}
-
-static int name_public(const char *q)
-{
-	static const char *local[] = { ".local", ".lan", ".home", ".internal", ".arpa", ".localhost",
-		".test", ".invalid", ".corp", ".localdomain", ".intranet", ".private" };
-	size_t l = strlen(q);
-	if (!l || !strchr(q, '.'))
-		return 0;
-	for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
-		size_t s = strlen(local[i]);
-		if (l >= s && strcasecmp(q + l - s, local[i]) == 0)
-			return 0;
-	}
-	return 1;
-}
-
 static int same_answer(const struct answer *a, const struct answer *b)
 {
 	if (a->rcode != b->rcode || a->naddr != b->naddr)
@@ -619,10 +588,10 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 		if (m->opcode)
 			json_object_set_new(fd.detail, "opcode", json_integer(m->opcode));
 		findings_emit(&fd);
-	} else if (a.naddr && name_public(t->qname)) {
+	} else if (a.naddr && name_is_public(t->qname)) {
 		u8 bogus = 0;
 		for (u8 j = 0; j < a.naddr; j++)
-			bogus += (u8)addr_private(&a.addr[j]);
+			bogus += (u8)addr_bogus(&a.addr[j]);
 		if (bogus) {
 			struct finding fd;
 			finding_from_txn(&fd, K_DNS_BOGUS_ANSWER, t, pk->ts_us, pk->frame);

@@ -83,6 +83,7 @@ static u32 *gidx;
 static size_t gidx_size;
 
 static struct capture_quality quality;
+static int probe_counts; /* exchanges are the probe's to count */
 struct capture_quality *findings_quality(void) { return &quality; }
 
 void findings_init(void)
@@ -105,6 +106,7 @@ void findings_reset(void)
 	free(gidx);
 	gidx = NULL;
 	gidx_size = 0;
+	probe_counts = 0;
 }
 
 void finding_init(struct finding *f, int kind, const struct flow *fl, u64 ts_us, u16 file,
@@ -169,6 +171,7 @@ void findings_emit(struct finding *f)
 
 size_t findings_count(void) { return n_store; }
 const struct finding *findings_get(size_t i) { return i < n_store ? &store[i] : NULL; }
+struct finding *findings_get_mut(size_t i) { return i < n_store ? &store[i] : NULL; }
 u64 findings_dropped(void) { return n_dropped; }
 
 /* ---- exchange counters per group ---- */
@@ -226,7 +229,22 @@ static struct group_stats *group_get(const char *group, int create)
 	return g;
 }
 
+void findings_exchanges_by_probe(void) { probe_counts = 1; }
+
+static void exchange(int cat, const char *name, const struct addr *srv, int failed);
+
 void findings_exchange(int cat, const char *name, const struct addr *srv, int failed)
+{
+	if (!probe_counts)
+		exchange(cat, name, srv, failed);
+}
+
+void findings_probe_exchange(int cat, const char *name, const struct addr *srv, int failed)
+{
+	exchange(cat, name, srv, failed);
+}
+
+static void exchange(int cat, const char *name, const struct addr *srv, int failed)
 {
 	char group[SERVICE_KEY_LEN];
 	struct addr none = { 0 };

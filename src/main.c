@@ -16,6 +16,7 @@
 #include "panne/opts.h"
 #include "panne/pipeline.h"
 #include "panne/privs.h"
+#include "panne/probe.h"
 #include "panne/report.h"
 #include "panne/services.h"
 #include "panne/twins.h"
@@ -29,6 +30,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: panne -r FILE [-r FILE ...] [options] [BPF expression]\n"
 	        "       panne -i IFACE [-i IFACE ...] [options] [BPF expression]\n"
+	        "       panne probe [NAME|SERVICE ...] [--resolver ADDR ...] [options]\n"
 	        "\n"
 	        "  -r FILE            read a pcap or pcapng file (- for stdin); repeatable\n"
 	        "  -i IFACE           capture live on IFACE (any: every interface); repeatable\n"
@@ -51,6 +53,9 @@ static void usage(FILE *out)
 	        "  --findings N       findings kept for the report (default %u)\n"
 	        "  -Z USER            as root, run as USER once the inputs are open\n"
 	        "                     (default: panne, else nobody; root keeps root)\n"
+	        "  --resolver ADDR    probe: also ask the resolver at ADDR; repeatable\n"
+	        "  --probe-timeout SEC  probe: wait per query, connect, handshake, request (default %u)\n"
+	        "  --parallel N       probe: names probed at once (default %u)\n"
 	        "  -v                 more detail on standard error\n"
 	        "  --explain KIND     what a kind of finding means and how to check it\n"
 	        "  -h, --help         this help\n"
@@ -61,7 +66,7 @@ static void usage(FILE *out)
 	        "See panne(8).\n",
 	        STATUS_INTERVAL_DEFAULT, DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
 	        TLS_TIMEOUT_US_DEFAULT / 1000000, FLOW_CAP_DEFAULT, DNS_TXN_CAP_DEFAULT,
-	        FINDINGS_CAP_DEFAULT);
+	        FINDINGS_CAP_DEFAULT, PROBE_TIMEOUT_DEFAULT, PROBE_PARALLEL_DEFAULT);
 }
 
 enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE };
@@ -260,6 +265,8 @@ int main(int argc, char **argv)
 	opts_defaults(&g_opts);
 	if (privs_check_setuid(err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return probe_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "r:i:G:c:t:w:T:s:AS:Z:vhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':

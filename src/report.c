@@ -28,7 +28,7 @@ json_t *report_finding_json(const struct finding *f, const char **files)
 	json_object_set_new(o, "type", json_string("finding"));
 	json_object_set_new(o, "time", jtime(f->ts_us));
 	json_object_set_new(o, "file", json_string(files ? files[f->file] : "-"));
-	json_object_set_new(o, "frame", json_integer(f->frame));
+	json_object_set_new(o, "frame", f->frame ? json_integer(f->frame) : json_null());
 	for (u8 i = 0; i < f->n_ev; i++)
 		json_array_append_new(ev, json_integer(f->ev[i]));
 	json_object_set_new(o, "evidence", ev);
@@ -43,6 +43,8 @@ json_t *report_finding_json(const struct finding *f, const char **files)
 	json_object_set_new(o, "proto", f->proto == 6 ? json_string("tcp")
 	                                : f->proto == 17 ? json_string("udp") : json_null());
 	json_object_set_new(o, "origin", json_string(origin_name(f->origin)));
+	if (g_opts.probe) /* an addition to the contract: the probe's own traffic */
+		json_object_set_new(o, "source", json_string("probe"));
 	json_object_set(o, "detail", f->detail ? f->detail : json_object());
 	return o;
 }
@@ -92,6 +94,10 @@ static json_t *summary_json(const struct report_input *in)
 	/* Additions to the contract (OUTPUT.md allows new fields). */
 	json_object_set_new(o, "flows_evicted", json_integer((json_int_t)st->flows_evicted));
 	json_object_set_new(o, "findings_dropped", json_integer((json_int_t)st->findings_dropped));
+	if (in->probe) {
+		json_object_set_new(o, "source", json_string("probe"));
+		json_object_set(o, "probe", in->probe);
+	}
 	if (in->evidence_file) {
 		json_object_set_new(o, "evidence_file", json_string(in->evidence_file));
 		json_object_set(o, "evidence_map", in->evidence_map ? in->evidence_map : json_array());
@@ -189,7 +195,10 @@ static void text_findings(FILE *out, const char *group, const char **files)
 		for (size_t i = 0; i < findings_count() && shown < 12; i++) {
 			const struct finding *f = findings_get(i);
 			if (f->kind == k && strcmp(f->group, group) == 0) {
-				fprintf(out, " %u", f->frame);
+				if (f->frame)
+					fprintf(out, " %u", f->frame);
+				else
+					fprintf(out, " -");
 				shown++;
 			}
 		}
@@ -199,8 +208,11 @@ static void text_findings(FILE *out, const char *group, const char **files)
 		/* One example with its facts, so the line can be checked by hand. */
 		char a[ADDR_STRLEN], b[ADDR_STRLEN];
 		char *d = json_dumps(first->detail, JSON_COMPACT | JSON_ENSURE_ASCII);
-		fprintf(out, "      e.g. %s frame %u: %s%s%s -> %s:%u, origin %s, %s\n",
-		        files ? files[first->file] : "-", first->frame, first->name[0] ? first->name : "",
+		char fr[16] = "-";
+		if (first->frame)
+			snprintf(fr, sizeof fr, "%u", first->frame);
+		fprintf(out, "      e.g. %s frame %s: %s%s%s -> %s:%u, origin %s, %s\n",
+		        files ? files[first->file] : "-", fr, first->name[0] ? first->name : "",
 		        first->name[0] ? " " : "", addr_fmt(&first->cli, a), addr_fmt(&first->srv, b),
 		        first->sport, origin_name(first->origin), d ? d : "{}");
 		fprintf(out, "      (see: panne --explain %s%s%s)\n", k == K_DNS_REFUSED ? "dns/" : "",
@@ -214,10 +226,13 @@ static void write_text(FILE *out, const struct report_input *in)
 	const struct run_stats *st = in->st;
 	char t1[TIME_STRLEN], t2[TIME_STRLEN];
 
-	fprintf(out, "panne: %zu file%s, %llu packets, %llu flows, %s .. %s\n", in->nfiles,
-	        in->nfiles == 1 ? "" : "s", (unsigned long long)st->packets,
-	        (unsigned long long)st->flows, st->first_us ? time_fmt(st->first_us, t1) : "-",
-	        st->last_us ? time_fmt(st->last_us, t2) : "-");
+	if (in->probe_text)
+		fprintf(out, "%s", in->probe_text);
+	else
+		fprintf(out, "panne: %zu file%s, %llu packets, %llu flows, %s .. %s\n", in->nfiles,
+		        in->nfiles == 1 ? "" : "s", (unsigned long long)st->packets,
+		        (unsigned long long)st->flows, st->first_us ? time_fmt(st->first_us, t1) : "-",
+		        st->last_us ? time_fmt(st->last_us, t2) : "-");
 	if (!in->nv)
 		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
 	for (size_t i = 0; i < in->nv; i++) {
@@ -264,7 +279,12 @@ static void write_text(FILE *out, const struct report_input *in)
 	if (st->flows_evicted || st->findings_dropped)
 		fprintf(out, "\nNote: %llu flows evicted under the flow cap, %llu findings beyond the cap not kept.\n",
 		        (unsigned long long)st->flows_evicted, (unsigned long long)st->findings_dropped);
-	fprintf(out, "\nOpen a frame in Wireshark: wireshark -r FILE -Y 'frame.number == N'\n");
+	if (in->probe_text && !in->nfiles)
+		fprintf(out, "\nNo frames: the probe's traffic was not captured (run as root).\n");
+	else if (in->probe_text && !in->evidence_file)
+		fprintf(out, "\nFrames count the probe's own capture: keep the cited ones with -w FILE to open them in Wireshark.\n");
+	else
+		fprintf(out, "\nOpen a frame in Wireshark: wireshark -r FILE -Y 'frame.number == N'\n");
 }
 
 void report_write(FILE *out, const struct report_input *in)

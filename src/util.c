@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "panne/config.h"
@@ -133,4 +134,35 @@ void str_escape(const u8 *s, size_t n, char *out, size_t outsz)
 		}
 	}
 	out[o] = 0;
+}
+
+int addr_bogus(const struct addr *a)
+{
+	static const u8 zero[16];
+	const u8 *b = a->b;
+	if (a->fam == 4)
+		return b[0] == 0 || b[0] == 127 || b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		       (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
+		       /* OpenDNS block pages: a well-known sinkhole */
+		       (b[0] == 146 && b[1] == 112 && b[2] == 61 && b[3] >= 104 && b[3] <= 110);
+	if (!memcmp(b, zero, 16))
+		return 1;
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return 1;
+	return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
+int name_is_public(const char *q)
+{
+	static const char *local[] = { ".local", ".lan", ".home", ".internal", ".arpa", ".localhost",
+		".test", ".invalid", ".corp", ".localdomain", ".intranet", ".private" };
+	size_t l = strlen(q);
+	if (!l || !strchr(q, '.'))
+		return 0;
+	for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
+		size_t s = strlen(local[i]);
+		if (l >= s && strcasecmp(q + l - s, local[i]) == 0)
+			return 0;
+	}
+	return 1;
 }

@@ -56,6 +56,10 @@ struct cap_src *cap_open_live(const char *iface, u16 idx, const char *bpf, char 
 int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
                   void (*tick)(void *user, u64 now_us), u64 tick_us,
                   volatile int *stop, u64 count);
+/* Live, for a caller with its own loop (probe): waits at most wait_ms for
+ * packets of s, then hands every packet ready to cb. Returns how many, or
+ * -1 with cap_error(). */
+int cap_live_drain(struct cap_src *s, cap_cb cb, void *user, int wait_ms);
 /* Live: keeps a copy of every packet read from s in tmp (a temporary file
  * opened by the caller before privileges were dropped), so that the
  * evidence can be written at the end. Returns 0, or -1. */
@@ -63,6 +67,14 @@ int cap_keep(struct cap_src *s, FILE *tmp);
 /* The kept copy, flushed and ready to read from its start (a new stream
  * the caller closes), or NULL. */
 FILE *cap_kept(struct cap_src *s);
+
+/* A pcap file written packet by packet (probe -w: the probe's own
+ * packets, numbered as its findings cite them). Takes ownership of fp,
+ * opened by the caller; NULL with err on failure. */
+struct cap_writer;
+struct cap_writer *cap_writer_open(FILE *fp, int linktype, char *err, size_t errlen);
+void cap_writer_put(struct cap_writer *w, const struct cap_pkt *pk);
+void cap_writer_close(struct cap_writer *w); /* flushes and closes; NULL allowed */
 
 /* Kernel drops of a live source so far (pcap_stats), 0 for files. */
 u64 cap_dropped(const struct cap_src *s);

@@ -82,9 +82,19 @@ void findings_emit(struct finding *f);
  * failed or not. Analyzers call this once per exchange when it ends. */
 void findings_exchange(int cat, const char *name, const struct addr *srv, int failed);
 
+/* Probe mode: exchanges are counted by the probe (one per query,
+ * connection, handshake and request it made), whether or not its traffic
+ * could be captured; the analyzers' findings_exchange() calls are then
+ * ignored so that nothing is counted twice. */
+void findings_exchanges_by_probe(void);
+void findings_probe_exchange(int cat, const char *name, const struct addr *srv, int failed);
+
 /* Store access for diagnose and report. */
 size_t findings_count(void);
 const struct finding *findings_get(size_t i);
+/* The same, writable: the probe adds its own facts to a finding the capture
+ * already made, instead of reporting the fact twice. */
+struct finding *findings_get_mut(size_t i);
 u64 findings_dropped(void); /* emitted past the cap */
 
 struct group_stats {

@@ -28,6 +28,7 @@ struct opts {
 	u64 flow_idle_us;          /* idle flow expiry */
 	u32 syn_flood_min;         /* --syn-flood */
 	int verbose;               /* -v */
+	int probe;                 /* panne probe: findings come from the probe's own traffic */
 };
 
 /* Fills o with the defaults of config.h. */

@@ -18,6 +18,8 @@ struct report_input {
 	size_t first_finding; /* findings before this one were already streamed */
 	const char *evidence_file; /* -w output, or NULL */
 	json_t *evidence_map;      /* its frames: [{file, frame, evidence_frame}] */
+	json_t *probe;             /* panne probe: what was probed, for the summary; or NULL */
+	const char *probe_text;    /* panne probe: the text report's heading; or NULL */
 };
 
 /* Writes the whole report (findings in scope, verdicts, summary) to out in

@@ -31,6 +31,11 @@ char *addr_fmt(const struct addr *a, char *buf);
 /* Parses text into a; 0 on success, -1 if not an address. */
 int addr_parse(const char *s, struct addr *a);
 int addr_eq(const struct addr *a, const struct addr *b);
+/* 1 if a is no answer for a public name: unspecified, loopback, private
+ * (RFC 1918, ULA), link-local, or a well-known sinkhole. */
+int addr_bogus(const struct addr *a);
+/* 1 if q looks like a name of the public DNS (dotted, not .local, .lan, .test...). */
+int name_is_public(const char *q);
 
 /* RFC 3339 UTC with microseconds: "2022-03-08T19:03:12.123456Z".
  * buf holds at least TIME_STRLEN bytes. Returns buf. */

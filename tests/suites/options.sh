@@ -42,4 +42,10 @@ got=[m['frame'] for m in s['evidence_map']]
 print('ok' if cited==got else 'bad %s %s' % (cited, got))")
 [ "$n" = ok ] || fail "-w map is not the cited frames: $n"
 [ "$(python3 -c "import struct;d=open('$T/ev.pcap','rb').read();print(d[:4].hex())")" = d4c3b2a1 ] || fail "-w did not write a pcap"
+# panne probe: usage errors stop before any packet is sent.
+"$PANNE" probe --parallel 0 example.org 2>"$T/p.err"; [ $? = 2 ] || fail "probe --parallel 0: expected exit 2"
+"$PANNE" probe --resolver not-an-address example.org 2>"$T/p.err"; [ $? = 2 ] || fail "probe --resolver not-an-address: expected exit 2"
+grep -q "not an IPv4 or IPv6 address" "$T/p.err" || fail "probe --resolver error does not say why: $(cat "$T/p.err")"
+"$PANNE" probe -T xml example.org 2>/dev/null; [ $? = 2 ] || fail "probe -T xml: expected exit 2"
+"$PANNE" probe --help | grep -q "PROBE MODE" || fail "probe --help does not point to PROBE MODE"
 exit $rc
