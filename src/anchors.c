@@ -106,7 +106,13 @@ static int by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *n
 		if (!first)
 			first = an[i].x;
 	}
-	return first && X509_OBJECT_set1_X509(ret, first) == 1;
+	if (!first || X509_OBJECT_set1_X509(ret, first) != 1)
+		return 0;
+	/* The caller (X509_STORE_CTX_get_by_subject) takes its own reference
+	 * on what we return, as OpenSSL's directory lookup expects: ours is a
+	 * borrowed one, kept alive by the store and by an[]. */
+	X509_free(first);
+	return 1;
 }
 
 static void anchors_free(void)
