@@ -359,17 +359,41 @@ static void rdf_addr(const ldns_rdf *rd, struct addr *a)
 	}
 }
 
+/* A name in presentation form without the final dot, escaped as ldns does
+ * (\. \; \( \) \\ and \DDD), then for display. Written here rather
+ * than with ldns_rdf2str(), which goes through printf for every byte. */
 static void dname_str(const ldns_rdf *d, char *out, size_t outsz)
 {
-	char *s = ldns_rdf2str(d);
+	char s[4 * (NAME_MAX_LEN + 1) + 1];
+	size_t l = 0;
+	const u8 *w = ldns_rdf_data(d);
+	size_t dl = ldns_rdf_size(d), i = 0;
 	out[0] = 0;
-	if (!s)
+	if (!w || ldns_rdf_get_type(d) != LDNS_RDF_TYPE_DNAME)
 		return;
-	size_t l = strlen(s);
-	while (l && s[l - 1] == '.')
-		s[--l] = 0;
+	while (i < dl && w[i] && l < sizeof s - 5) {
+		u8 ll = w[i++];
+		if (ll > 63 || ll > dl - i)
+			break; /* ldns hands over uncompressed names; anything else ends here */
+		if (l)
+			s[l++] = '.';
+		for (u8 j = 0; j < ll && l < sizeof s - 5; j++) {
+			u8 c = w[i + j];
+			if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+				s[l++] = '\\';
+				s[l++] = (char)c;
+			} else if (c < 0x21 || c > 0x7e) {
+				s[l++] = '\\';
+				s[l++] = (char)('0' + c / 100);
+				s[l++] = (char)('0' + c / 10 % 10);
+				s[l++] = (char)('0' + c % 10);
+			} else {
+				s[l++] = (char)c;
+			}
+		}
+		i += ll;
+	}
 	str_escape((const u8 *)s, l, out, outsz);
-	free(s);
 }
 
 static int parse_msg(const u8 *p, size_t len, struct msg *m)

@@ -149,7 +149,19 @@ void finding_set_name(struct finding *f, const char *name)
 		f->name[0] = 0;
 		return;
 	}
-	str_escape((const u8 *)name, strlen(name), f->name, sizeof f->name);
+	/* Names come escaped from their analyzer (str_escape); escaping them
+	 * again would turn each \x.. into \x5cx..: only bytes that are still
+	 * not printable are escaped here. */
+	size_t o = 0;
+	for (const u8 *p = (const u8 *)name; *p && o + 5 < sizeof f->name; p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			f->name[o++] = (char)*p;
+		} else {
+			str_escape(p, 1, f->name + o, sizeof f->name - o);
+			o += strlen(f->name + o);
+		}
+	}
+	f->name[o] = 0;
 }
 
 void findings_emit(struct finding *f)

@@ -47,6 +47,20 @@ static void nxdomain_is_one_finding_with_response_then_query(void **s)
 	assert_int_equal(g->failed[CAT_DNS], 1);
 }
 
+static void odd_bytes_in_a_name_are_escaped_as_ldns_prints_them(void **s)
+{
+	(void)s;
+	query(2, "a;b.x\x07y.(z).spotify.com", 40002, T0);
+	answer(2, "a;b.x\x07y.(z).spotify.com", 3, NULL, 40002, T0 + 1000);
+	pipeline_file_end();
+	const struct finding *f = t_find(K_NXDOMAIN, 0);
+	assert_non_null(f);
+	/* ldns's escapes (\; \DDD \( \)), whose backslash the display
+	 * escaping writes as \x5c, once. */
+	assert_string_equal(f->name, "a\\x5c;b.x\\x5c007y.\\x5c(z\\x5c).spotify.com");
+	assert_string_equal(f->group, "spotify");
+}
+
 static void retransmitted_query_answered_servfail_counts_once(void **s)
 {
 	(void)s;
@@ -188,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(nxdomain_is_one_finding_with_response_then_query, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(odd_bytes_in_a_name_are_escaped_as_ldns_prints_them, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(retransmitted_query_answered_servfail_counts_once, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(unanswered_query_times_out_only_when_due, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(two_differing_answers_are_an_injection, t_setup, t_teardown),
