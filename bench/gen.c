@@ -593,6 +593,17 @@ static void send_stream(struct conn *k, int to_server, const u8 *p, size_t n)
 
 static u8 msg[4096];
 
+/* Step i of a close: the client's FIN, the server's, the last ack. */
+static int close_step(struct conn *k, int i)
+{
+	if (i < 2) {
+		tcp_send(k, i == 0, 0x11, NULL, 0);
+		return 1;
+	}
+	tcp_send(k, 1, 0x10, NULL, 0);
+	return 0;
+}
+
 /* One step of a session: emits its next packet(s); returns 0 when done. */
 static int sess_step(struct sess *s)
 {
@@ -678,15 +689,8 @@ static int sess_step(struct sess *s)
 			put16(msg, (u16)n);
 			tcp_send(k, 0, 0x18, msg, n + 2);
 			return 1;
-		case 2:
-			tcp_send(k, 1, 0x11, NULL, 0);
-			return 1;
-		case 3:
-			tcp_send(k, 0, 0x11, NULL, 0);
-			return 1;
 		default:
-			tcp_send(k, 1, 0x10, NULL, 0);
-			return 0;
+			return close_step(k, p - 2);
 		}
 	}
 	if (s->type == S_HTTP) {
@@ -779,17 +783,7 @@ static int sess_step(struct sess *s)
 		}
 		return 1;
 	}
-	switch (b - 2 * s->bulk) {
-	case 0:
-		tcp_send(k, 1, 0x11, NULL, 0);
-		return 1;
-	case 1:
-		tcp_send(k, 0, 0x11, NULL, 0);
-		return 1;
-	default:
-		tcp_send(k, 1, 0x10, NULL, 0);
-		return 0;
-	}
+	return close_step(k, b - 2 * s->bulk);
 }
 
 /* ---- the scheduler: a binary heap of sessions by next packet time ---- */

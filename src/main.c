@@ -72,15 +72,6 @@ static void usage(FILE *out)
 enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE };
 
 /* Parses a positive number for option name, or dies naming it. */
-static unsigned long num_arg(const char *name, const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v == 0 || v > max)
-		die(EXIT_USAGE, "%s: '%s' is not a number from 1 to %lu", name, s, max);
-	return v;
-}
-
 /* Splits "a,b,c" into a NULL-terminated array of lowercase keys. */
 static char **split_keys(const char *s)
 {
@@ -280,24 +271,19 @@ int main(int argc, char **argv)
 			ifaces[nifaces++] = optarg;
 			break;
 		case 'G':
-			interval = num_arg("-G", optarg, 86400);
+			interval = opts_number("-G", optarg, 86400);
 			break;
 		case 'c':
-			count = num_arg("-c", optarg, 4000000000ul);
+			count = opts_number("-c", optarg, 4000000000ul);
 			break;
 		case 't':
-			duration = num_arg("-t", optarg, 31536000);
+			duration = opts_number("-t", optarg, 31536000);
 			break;
 		case 'w':
 			wfile = optarg;
 			break;
 		case 'T':
-			if (strcmp(optarg, "json") == 0)
-				g_opts.format = OUT_JSON;
-			else if (strcmp(optarg, "text") == 0)
-				g_opts.format = OUT_TEXT;
-			else
-				die(EXIT_USAGE, "-T: unknown format '%s' (use text or json)", optarg);
+			opts_format(optarg);
 			break;
 		case 's':
 			g_opts.scope = SCOPE_LIST;
@@ -313,22 +299,22 @@ int main(int argc, char **argv)
 			g_opts.ca_file = optarg;
 			break;
 		case OPT_DNS_TO:
-			g_opts.dns_timeout_us = num_arg("--dns-timeout", optarg, 3600) * 1000000ull;
+			g_opts.dns_timeout_us = opts_number("--dns-timeout", optarg, 3600) * 1000000ull;
 			break;
 		case OPT_SYN_TO:
-			g_opts.syn_timeout_us = num_arg("--syn-timeout", optarg, 3600) * 1000000ull;
+			g_opts.syn_timeout_us = opts_number("--syn-timeout", optarg, 3600) * 1000000ull;
 			break;
 		case OPT_TLS_TO:
-			g_opts.tls_timeout_us = num_arg("--tls-timeout", optarg, 3600) * 1000000ull;
+			g_opts.tls_timeout_us = opts_number("--tls-timeout", optarg, 3600) * 1000000ull;
 			break;
 		case OPT_FLOWS:
-			g_opts.flow_cap = (u32)num_arg("--flows", optarg, 1u << 24);
+			g_opts.flow_cap = (u32)opts_number("--flows", optarg, 1u << 24);
 			break;
 		case OPT_TXNS:
-			g_opts.dns_txn_cap = (u32)num_arg("--dns-txns", optarg, 1u << 24);
+			g_opts.dns_txn_cap = (u32)opts_number("--dns-txns", optarg, 1u << 24);
 			break;
 		case OPT_FINDINGS:
-			g_opts.findings_cap = (u32)num_arg("--findings", optarg, 1u << 26);
+			g_opts.findings_cap = (u32)opts_number("--findings", optarg, 1u << 26);
 			break;
 		case 'Z':
 			user = optarg;

@@ -1,8 +1,10 @@
 /* \summary: the process-wide options and their defaults. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "panne/config.h"
 #include "panne/opts.h"
+#include "panne/util.h"
 
 struct opts g_opts = {
 	.flow_cap = FLOW_CAP_DEFAULT,
@@ -26,4 +28,23 @@ void opts_defaults(struct opts *o)
 	o->tls_timeout_us = TLS_TIMEOUT_US_DEFAULT;
 	o->flow_idle_us = FLOW_IDLE_US_DEFAULT;
 	o->syn_flood_min = SYN_FLOOD_MIN_DEFAULT;
+}
+
+unsigned long opts_number(const char *name, const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || v == 0 || v > max)
+		die(EXIT_USAGE, "%s: '%s' is not a number from 1 to %lu", name, s, max);
+	return v;
+}
+
+void opts_format(const char *s)
+{
+	if (strcmp(s, "json") == 0)
+		g_opts.format = OUT_JSON;
+	else if (strcmp(s, "text") == 0)
+		g_opts.format = OUT_TEXT;
+	else
+		die(EXIT_USAGE, "-T: unknown format '%s' (use text or json)", s);
 }

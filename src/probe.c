@@ -717,15 +717,6 @@ static void route_iface(const struct addr *a, char *out, size_t n)
 
 enum { PO_RESOLVER = 300, PO_TIMEOUT, PO_PARALLEL, PO_CA };
 
-static unsigned long num(const char *name, const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v == 0 || v > max)
-		die(EXIT_USAGE, "%s: '%s' is not a number from 1 to %lu", name, s, max);
-	return v;
-}
-
 int probe_main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -752,10 +743,10 @@ int probe_main(int argc, char **argv)
 			extra[nextra++] = optarg;
 			break;
 		case PO_TIMEOUT:
-			timeout_s = num("--probe-timeout", optarg, 120);
+			timeout_s = opts_number("--probe-timeout", optarg, 120);
 			break;
 		case PO_PARALLEL:
-			parallel = num("--parallel", optarg, PROBE_PARALLEL_MAX);
+			parallel = opts_number("--parallel", optarg, PROBE_PARALLEL_MAX);
 			break;
 		case PO_CA:
 			g_opts.ca_file = optarg;
@@ -767,12 +758,7 @@ int probe_main(int argc, char **argv)
 			wfile = optarg;
 			break;
 		case 'T':
-			if (strcmp(optarg, "json") == 0)
-				g_opts.format = OUT_JSON;
-			else if (strcmp(optarg, "text") == 0)
-				g_opts.format = OUT_TEXT;
-			else
-				die(EXIT_USAGE, "-T: unknown format '%s' (use text or json)", optarg);
+			opts_format(optarg);
 			break;
 		case 'S':
 			g_opts.services_file = optarg;

@@ -34,6 +34,11 @@ struct opts {
 /* Fills o with the defaults of config.h. */
 void opts_defaults(struct opts *o);
 
+/* Option values shared by panne and panne probe: a whole number from 1 to
+ * max, and -T; both exit with EXIT_USAGE and a message naming the option. */
+unsigned long opts_number(const char *name, const char *s, unsigned long max);
+void opts_format(const char *s);
+
 /* The process-wide options; set once by main before any module's init. */
 extern struct opts g_opts;
 
