@@ -7,6 +7,7 @@
  * the last ones go through the whole pipeline. */
 #include <stdio.h>
 #include <stdlib.h>
+#include "panne/anchors.h"
 #include "testutil.h"
 #include "panne/cert.h"
 #include "panne/flow.h"
@@ -850,6 +851,21 @@ static void chain_of_the_given_ca_verifies(void **s)
 	conn_end(c, T0 + SEC);
 }
 
+static void trust_anchors_are_parsed_only_when_a_chain_names_them(void **s)
+{
+	const struct der *chain[] = { &d_good, &d_inter };
+	unsigned nread, before, after;
+	(void)s;
+	anchors_counts(&nread, &before);
+	struct conn *c = handshake12("example.com", chain, 2, T0 + 3 * SEC, 1);
+	anchors_counts(&nread, &after);
+	assert_int_equal(findings_count(), 0);
+	assert_true(nread > 1);             /* the system bundle and the test CA were read */
+	assert_true(after <= before + 1);   /* at most the one root this chain names */
+	assert_true(after < nread);         /* and not the whole bundle */
+	conn_end(c, T0 + 4 * SEC);
+}
+
 static void self_signed_certificate_is_untrusted(void **s)
 {
 	const struct der *chain[] = { &d_self };
@@ -1229,6 +1245,7 @@ int main(void)
 		T(tls13_record_sized_like_an_alert_is_not_completion),
 		T(timeout_says_how_far_the_handshake_got),
 		T(chain_of_the_given_ca_verifies),
+		T(trust_anchors_are_parsed_only_when_a_chain_names_them),
 		T(self_signed_certificate_is_untrusted),
 		T(missing_intermediate_is_an_unknown_issuer),
 		T(certificate_for_another_name_is_a_mismatch_only),
