@@ -53,6 +53,7 @@ static int skip_vlans(struct cur *c, struct packet *pk, u16 *et)
 			return -1;
 		if (!depth++)
 			pk->vlan = tci & 0x0fff;
+		pk->vlan_tags = (u8)depth;
 		if (depth > 8)
 			return -1;
 	}

@@ -58,6 +58,9 @@ const struct http_stats *http_stats(void) { return &hstats; }
 static const char *methods[] = { "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
 	                         "PATCH ", "CONNECT ", "TRACE " };
 
+/* A request line: the usual methods, or any method token (WebDAV's
+ * PROPFIND, a vendor's CCM_POST...) when the line shows its HTTP/1.x
+ * version within the bytes at hand. */
 int http_detect(const u8 *p, u32 n)
 {
 	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
@@ -65,6 +68,14 @@ int http_detect(const u8 *p, u32 n)
 		if (n >= l && memcmp(p, methods[i], l) == 0)
 			return 1;
 	}
+	u32 i = 0, lim = MIN(n, (u32)HTTP_PEEK_MAX);
+	while (i < lim && i < 24 && ((p[i] >= 'A' && p[i] <= 'Z') || p[i] == '_' || p[i] == '-'))
+		i++;
+	if (i == 0 || i >= lim || p[i] != ' ')
+		return 0;
+	for (; i + 8 <= lim && p[i] != '\r' && p[i] != '\n'; i++)
+		if (memcmp(p + i, " HTTP/1.", 8) == 0)
+			return 1;
 	return 0;
 }
 

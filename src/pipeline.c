@@ -109,6 +109,8 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	rc = decode_packet(cp, &pk);
 	if (rc >= 0 && rc < DEC_NSTATUS)
 		st.dec[rc]++;
+	st.ipv6_frames += pk.ipver == 6;
+	st.vlan_frames += pk.vlan_tags != 0;
 	if (rc != DEC_OK)
 		return;
 

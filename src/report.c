@@ -4,9 +4,11 @@
 
 #include "panne/dns.h"
 #include "panne/findings.h"
+#include "panne/http.h"
 #include "panne/opts.h"
 #include "panne/report.h"
 #include "panne/services.h"
+#include "panne/tls.h"
 #include "panne/util.h"
 
 static json_t *jstr_or_null(const char *s)
@@ -106,13 +108,20 @@ static json_t *summary_json(const struct report_input *in)
 	                                              "invalid", (json_int_t)st->dec[2],
 	                                              "not_ip", (json_int_t)st->dec[3]));
 	const struct dns_stats *ds = dns_stats();
+	const struct tls_stats *ts = tls_stats();
+	const struct http_stats *hs = http_stats();
 	json_object_set_new(o, "counters",
-	                    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}", "tcp", "syn",
+	                    json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},s:{s:I}}",
+	                              "frames", "ipv6", (json_int_t)st->ipv6_frames, "vlan",
+	                              (json_int_t)st->vlan_frames, "tcp", "syn",
 	                              (json_int_t)st->tcp_syn, "synack", (json_int_t)st->tcp_synack,
 	                              "rst", (json_int_t)st->tcp_rst, "dns", "queries",
 	                              (json_int_t)ds->queries, "responses", (json_int_t)ds->responses,
 	                              "unmatched", (json_int_t)ds->unmatched, "parse_errors",
-	                              (json_int_t)ds->parse_errors, "evicted", (json_int_t)ds->evicted));
+	                              (json_int_t)ds->parse_errors, "evicted", (json_int_t)ds->evicted,
+	                              "tls", "client_hellos", (json_int_t)ts->client_hellos,
+	                              "server_hellos", (json_int_t)ts->server_hellos, "http",
+	                              "responses", (json_int_t)hs->responses));
 	return o;
 }
 

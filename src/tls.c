@@ -150,9 +150,13 @@ static const char *const alert_names[256] = {
 
 const char *tls_alert_name(u8 desc) { return alert_names[desc]; }
 
+static struct tls_stats tstats;
+const struct tls_stats *tls_stats(void) { return &tstats; }
+
 int tls_init(const char *ca_file, char *err, size_t errlen)
 {
 	tls_reset();
+	memset(&tstats, 0, sizeof tstats);
 	if (cert_init(ca_file, err, errlen) < 0)
 		return -1;
 	seen = xcalloc(SEEN_CAP, sizeof *seen);
@@ -500,11 +504,13 @@ static void on_message(struct flow *f, struct tls_state *t, u8 ht, const u8 *b, 
 	struct cur c;
 	cur_init(&c, b, n);
 	if (ht == HT_CLIENT_HELLO) {
+		tstats.client_hellos++;
 		t->ch_seen = 1;
 		t->ch_frame = pk->frame;
 		t->ch_us = pk->ts_us;
 		parse_client_hello(f, t, &c);
 	} else if (ht == HT_SERVER_HELLO) {
+		tstats.server_hellos++;
 		if (parse_server_hello(t, &c)) {
 			t->hrr = 1; /* a second ClientHello and the real ServerHello follow */
 			return;

@@ -47,6 +47,7 @@ struct packet {
 	u32 frame;
 	u16 file;
 	u16 vlan;     /* outermost VLAN id, 0 if none */
+	u8 vlan_tags; /* 802.1Q/QinQ tags before the network header */
 	u8 ipver;     /* 4 or 6; 0 if not IP */
 	u8 proto;     /* transport protocol number */
 	u8 ttl;       /* IPv4 TTL or IPv6 hop limit */

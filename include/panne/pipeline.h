@@ -15,6 +15,7 @@ struct run_stats {
 	u64 findings_dropped;
 	u64 dropped;                 /* live: kernel drops */
 	u64 tcp_syn, tcp_synack, tcp_rst; /* packets, for comparison with tshark */
+	u64 ipv6_frames, vlan_frames;     /* frames with an IPv6 header, with a VLAN tag */
 };
 
 /* Initialises every analyzer from g_opts. 0, or -1 with err. */

@@ -19,6 +19,11 @@ void tls_feed(struct flow *f, int dir, const struct packet *pk);
 void tls_flow_end(struct flow *f, u64 now_us);
 void tls_reset(void);
 
+/* Handshake messages read in clear, for the summary (and comparison with
+ * tshark's counts). */
+struct tls_stats { u64 client_hellos, server_hellos; };
+const struct tls_stats *tls_stats(void);
+
 /* RFC 8446 section 6 alert description name, or NULL if unassigned. */
 const char *tls_alert_name(u8 desc);
 

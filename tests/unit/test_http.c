@@ -2,6 +2,7 @@
  * Server and request, keep-alive (Content-Length, chunked), retransmissions
  * not parsed twice, hostile heads. */
 #include "testutil.h"
+#include "panne/http.h"
 
 #define C "192.168.1.10"
 #define S "198.51.100.20"
@@ -88,6 +89,22 @@ static void retransmitted_response_is_not_counted_twice(void **s)
 	assert_int_equal(t_count(K_HTTP_5XX), 1);
 }
 
+static int detect(const char *s) { return http_detect((const u8 *)s, (u32)strlen(s)); }
+
+static void extension_methods_are_http_when_the_line_names_the_version(void **s)
+{
+	(void)s;
+	assert_true(detect("GET /"));                       /* a usual method: its first bytes do */
+	assert_true(detect("PROPFIND /cal/ HTTP/1.1\r\nDepth: 1\r\n"));
+	assert_true(detect("CCM_POST / HTTP/1.0\r\n"));
+	assert_false(detect("PROPFIND /cal/"));             /* no version yet: not enough */
+	assert_false(detect("DESCRIBE rtsp://cam/ RTSP/1.0\r\n"));
+	assert_false(detect("GET/ HTTP/1.1\r\n"));         /* no space after the method */
+	assert_false(detect("get / HTTP/1.1\r\n"));        /* methods are upper case */
+	assert_false(detect("PROPFIND /\r\nX: HTTP/1.1\r\n")); /* the version must be on the first line */
+	assert_false(detect(""));
+}
+
 static void hostile_heads_do_not_crash(void **s)
 {
 	char junk[3000];
@@ -111,6 +128,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(split_503_is_one_finding_with_server_and_request, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(keep_alive_bodies_are_skipped_to_the_next_status, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(retransmitted_response_is_not_counted_twice, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(extension_methods_are_http_when_the_line_names_the_version, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(hostile_heads_do_not_crash, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
