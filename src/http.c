@@ -35,6 +35,8 @@ struct side_parse {
 	u64 remain;       /* body or chunk bytes to skip */
 	u8 body;          /* enum body of the message being read */
 	u8 in_head;       /* inside a header block */
+	u8 lost;          /* dead because it lost the stream (a gap, or a flow picked up
+	                   * mid-body): a later segment that starts a response resumes it */
 	/* response being read */
 	u16 status;
 	u32 frame;
@@ -115,6 +117,8 @@ static void response_head_done(struct flow *f, struct http_state *h, struct side
 		hstats.responses++;
 		if (r->status >= 100 && r->status < 600)
 			hstats.by_class[r->status / 100]++;
+		if (r->status < 1000)
+			hstats.by_code[r->status]++;
 		if (r->status >= 500 && r->status <= 599) {
 			hstats.status_5xx++;
 			emit_5xx(f, h, r, rq);
@@ -158,6 +162,7 @@ static void head_line(struct flow *f, struct http_state *h, int dir, char *ln)
 			/* Status line: HTTP/1.x NNN reason (RFC 9112 section 4). */
 			if (strncmp(ln, "HTTP/1.", 7) != 0 || strlen(ln) < 12 || ln[8] != ' ') {
 				r->st = R_DEAD;
+				r->lost = 1;
 				return;
 			}
 			r->status = (u16)atoi(ln + 9);
@@ -275,6 +280,13 @@ static void consume(struct flow *f, struct http_state *h, int dir, const u8 *p, 
 	}
 }
 
+/* "HTTP/1.x NNN " at the start of a segment. */
+static int starts_response(const u8 *p, u32 n)
+{
+	return n >= 13 && memcmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ' && p[9] >= '1' && p[9] <= '5' &&
+	       p[10] >= '0' && p[10] <= '9' && p[11] >= '0' && p[11] <= '9' && p[12] == ' ';
+}
+
 void http_feed(struct flow *f, int dir, const struct packet *pk)
 {
 	struct http_state *h = f->app_state;
@@ -283,13 +295,19 @@ void http_feed(struct flow *f, int dir, const struct packet *pk)
 	struct side_parse *r = &h->s[dir];
 	const u8 *p = pk->pl;
 	u32 n = pk->pl_len;
-	if (r->st == R_DEAD)
-		goto done;
+	if (r->st == R_DEAD) {
+		if (!(dir == DIR_S2C && r->lost && starts_response(p, n)))
+			goto done;
+		/* Back in step: this segment starts a response (as tshark finds
+		 * them), so a 503 after lost packets is still seen. */
+		memset(r, 0, sizeof *r);
+	}
 	/* Follow the byte stream: skip what was seen, stop at a gap. */
 	if (r->seq_ok) {
 		i32 d = (i32)(pk->seq - r->next_seq);
 		if (d > 0) {
 			r->st = R_DEAD;
+			r->lost = 1;
 			goto done;
 		}
 		if ((u32)-d >= n)
@@ -305,7 +323,7 @@ void http_feed(struct flow *f, int dir, const struct packet *pk)
 	if (pk->pl_len < pk->pl_wire)
 		r->st = R_DEAD; /* cut by the snaplen: the rest is unknown */
 done:
-	if (h->s[0].st == R_DEAD && h->s[1].st == R_DEAD)
+	if (h->s[0].st == R_DEAD && h->s[1].st == R_DEAD && !h->s[DIR_S2C].lost)
 		f->app_done = 1;
 }
 

@@ -153,6 +153,20 @@ const char *tls_alert_name(u8 desc) { return alert_names[desc]; }
 static struct tls_stats tstats;
 const struct tls_stats *tls_stats(void) { return &tstats; }
 
+static void count_version(u16 v)
+{
+	u8 i;
+	for (i = 0; i < tstats.nversions && tstats.versions[i].version != v; i++)
+		;
+	if (i == tstats.nversions) {
+		if (i == TLS_STATS_VERSIONS)
+			return; /* a capture with that many versions is noise past this */
+		tstats.nversions++;
+		tstats.versions[i].version = v;
+	}
+	tstats.versions[i].n++;
+}
+
 int tls_init(const char *ca_file, char *err, size_t errlen)
 {
 	tls_reset();
@@ -468,11 +482,14 @@ static void parse_certificate(struct flow *f, struct tls_state *t, struct cur *c
 	t->cert_frame = pk->frame;
 	if (cur_be24(c, &list_len) < 0 || cur_sub(c, MIN((size_t)list_len, cur_left(c)), &lst) < 0)
 		return;
-	while (cur_left(&lst) >= 3 && n < CERT_CHAIN_MAX) {
+	while (cur_left(&lst) >= 3) {
 		u32 cl;
 		const u8 *der;
 		if (cur_be24(&lst, &cl) < 0 || cl == 0 || cur_ptr(&lst, cl, &der) < 0)
 			break;
+		tstats.certificates++;
+		if (n == CERT_CHAIN_MAX)
+			continue; /* counted, not judged */
 		chain[n].p = der;
 		chain[n].n = cl;
 		n++;
@@ -511,7 +528,10 @@ static void on_message(struct flow *f, struct tls_state *t, u8 ht, const u8 *b, 
 		parse_client_hello(f, t, &c);
 	} else if (ht == HT_SERVER_HELLO) {
 		tstats.server_hellos++;
-		if (parse_server_hello(t, &c)) {
+		int hrr = parse_server_hello(t, &c);
+		if (t->version)
+			count_version(t->version);
+		if (hrr) {
 			t->hrr = 1; /* a second ClientHello and the real ServerHello follow */
 			return;
 		}

@@ -14,7 +14,7 @@ void http_feed(struct flow *f, int dir, const struct packet *pk);
 void http_flow_end(struct flow *f, u64 now_us);
 void http_reset(void);
 
-struct http_stats { u64 responses, status_5xx, by_class[6]; };
+struct http_stats { u64 responses, status_5xx, by_class[6]; u32 by_code[1000]; };
 const struct http_stats *http_stats(void);
 
 #endif

@@ -21,7 +21,13 @@ void tls_reset(void);
 
 /* Handshake messages read in clear, for the summary (and comparison with
  * tshark's counts). */
-struct tls_stats { u64 client_hellos, server_hellos; };
+#define TLS_STATS_VERSIONS 16
+struct tls_stats {
+	u64 client_hellos, server_hellos;
+	u64 certificates;                 /* in Certificate messages */
+	struct { u16 version; u64 n; } versions[TLS_STATS_VERSIONS]; /* negotiated, per ServerHello */
+	u8 nversions;
+};
 const struct tls_stats *tls_stats(void);
 
 /* RFC 8446 section 6 alert description name, or NULL if unassigned. */

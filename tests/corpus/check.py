@@ -54,15 +54,28 @@ EXPLAINED = {
         "frame 669 is IPv6 inside IPv4 (protocol 41); panne does not decode tunnels"),
     ("zeek-tunnels-teredo.pcap", "ipv6_frames"): (0,
         "the 4 IPv6 packets are Teredo, IPv6 inside UDP; panne does not decode tunnels"),
-    ("ndpi-netflix.pcap", "http_responses"): (31,
+    ("ndpi-netflix.pcap", "http_responses"): (32,
         "tshark counts a response once its body is reassembled, and the capture cuts 27 of "
-        "the 32 bodies (e.g. frame 351); panne counts each response head in its flow, all "
-        "but the one of frame 465, which follows a gap in the capture"),
+        "the 32 bodies (e.g. frame 351); panne counts each response head (tshark with "
+        "reassembly off finds the same 32)"),
+    ("ndpi-netflix.pcap", "http_codes"): ({"200": 24, "206": 8}, "see http_responses"),
+    ("ndpi-1kxun.pcap", "http_responses"): (118,
+        "tshark counts 111 final responses once their bodies are reassembled; the capture "
+        "cuts 7 more bodies (e.g. the 206 of frame 582), whose heads panne counts; tshark "
+        "with reassembly off finds 119 final heads, one of them frame 503, a retransmission "
+        "of frame 486"),
+    ("ndpi-1kxun.pcap", "http_codes"): ({"200": 102, "204": 5, "206": 1, "301": 2, "302": 3,
+                                        "404": 1, "500": 2, "502": 2}, "see http_responses"),
+    ("suricata-verify-tls-der-incomplete-header.pcap", "x509_certs"): (1,
+        "the Certificate message lists one certificate whose DER header is cut: tshark does "
+        "not count what it cannot dissect, panne counts the entry (and judges nothing)"),
     ("zeek-http-methods.pcap", "http_responses"): (25,
         "24 responses answer request lines that are not HTTP (no space after the method as "
         "in 'GET/ HTTP/1.1', 'OPTIONSHTTP/1.1', bytes that are no method): panne reads a "
         "flow as HTTP when its client starts with a request line; tshark reads any "
         "response on port 80"),
+    ("zeek-http-methods.pcap", "http_codes"): ({"200": 5, "400": 7, "403": 1, "405": 7, "411": 5},
+        "see http_responses"),
 }
 
 
@@ -118,6 +131,9 @@ def panne_figures(panne, path):
         "tls_client_hellos": c.get("tls", {}).get("client_hellos"),
         "tls_server_hellos": c.get("tls", {}).get("server_hellos"),
         "http_responses": c.get("http", {}).get("responses"),
+        "http_codes": c.get("http", {}).get("codes"),
+        "x509_certs": c.get("tls", {}).get("certificates"),
+        "tls_versions": c.get("tls", {}).get("versions"),
     }
     return fig, p.returncode
 
@@ -152,6 +168,9 @@ def expected_figures(row):
         # panne counts final responses; tshark also counts interim 1xx ones.
         "http_responses": int(row["http_responses"]) -
         sum(n for code, n in kv(row["http_codes"]).items() if 100 <= int(code) < 200),
+        "http_codes": {code: n for code, n in kv(row["http_codes"]).items() if not 100 <= int(code) < 200},
+        "x509_certs": int(row["x509_certs"]),
+        "tls_versions": kv(row["tls_versions"]),
     }
 
 

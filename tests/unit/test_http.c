@@ -89,6 +89,34 @@ static void retransmitted_response_is_not_counted_twice(void **s)
 	assert_int_equal(t_count(K_HTTP_5XX), 1);
 }
 
+static void a_503_after_lost_segments_is_still_found(void **s)
+{
+	(void)s;
+	handshake(40002);
+	send_c(40002, "GET /a HTTP/1.1\r\nHost: www.netflix.com\r\n\r\n", T0 + 300);
+	send_s(40002, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n0123456789", T0 + 400);
+	sseq += 2990; /* the rest of that body was lost before the capture point */
+	send_c(40002, "GET /b HTTP/1.1\r\nHost: www.netflix.com\r\n\r\n", T0 + 500);
+	send_s(40002, "some bytes that start nothing", T0 + 600);          /* not a response */
+	send_s(40002, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", T0 + 700);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_HTTP_5XX), 1);
+	assert_int_equal(t_find(K_HTTP_5XX, 0)->frame, 8);
+	assert_int_equal(http_stats()->responses, 2);
+}
+
+static void body_bytes_that_look_like_a_status_line_are_body(void **s)
+{
+	(void)s;
+	handshake(40003);
+	send_c(40003, "GET /log HTTP/1.1\r\nHost: example.com\r\n\r\n", T0 + 300);
+	send_s(40003, "HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n", T0 + 400);
+	send_s(40003, "HTTP/1.1 503 Service Unavailable\r\n (a log line in the body)", T0 + 500);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_HTTP_5XX), 0);
+	assert_int_equal(http_stats()->responses, 1);
+}
+
 static int detect(const char *s) { return http_detect((const u8 *)s, (u32)strlen(s)); }
 
 static void extension_methods_are_http_when_the_line_names_the_version(void **s)
@@ -129,6 +157,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(keep_alive_bodies_are_skipped_to_the_next_status, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(retransmitted_response_is_not_counted_twice, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(extension_methods_are_http_when_the_line_names_the_version, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(a_503_after_lost_segments_is_still_found, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(body_bytes_that_look_like_a_status_line_are_body, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(hostile_heads_do_not_crash, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
