@@ -27,6 +27,8 @@ struct cap_src {
 	int live;
 	pcap_dumper_t *keep; /* live -w: every packet, for the evidence at the end */
 	FILE *keep_fp;
+	u64 keep_bytes, keep_max; /* what the copy holds, and its bound */
+	int keep_full;       /* the bound was reached: no more packets kept */
 	struct bpf_program prog;
 	u64 packets, bytes;
 	char error[512];
@@ -238,8 +240,19 @@ static void live_one(u_char *u, const struct pcap_pkthdr *h, const u_char *data)
 		              .linktype = lc->s->linktype, .frame = (u32)++lc->s->packets,
 		              .file = lc->s->idx };
 	lc->s->bytes += h->len;
-	if (lc->s->keep)
-		pcap_dump((u_char *)lc->s->keep, h, data);
+	if (lc->s->keep && !lc->s->keep_full) {
+		u64 rec = 16u + h->caplen;
+		if (lc->s->keep_bytes + rec > lc->s->keep_max) {
+			/* A long run must not fill the disk: evidence from here on is lost. */
+			lc->s->keep_full = 1;
+			warnx_("-w: the copy of %s's packets reached --keep-max (%llu MiB) at frame %u: "
+			       "frames from there on will not be in the evidence file", lc->s->path,
+			       (unsigned long long)(lc->s->keep_max >> 20), cp.frame);
+		} else {
+			pcap_dump((u_char *)lc->s->keep, h, data);
+			lc->s->keep_bytes += rec;
+		}
+	}
 	lc->cb(lc->user, &cp);
 }
 
@@ -307,8 +320,9 @@ int cap_live_drain(struct cap_src *s, cap_cb cb, void *user, int wait_ms)
 	return (int)MIN(s->packets - before, (u64)INT32_MAX);
 }
 
-int cap_keep(struct cap_src *s, FILE *tmp)
+int cap_keep(struct cap_src *s, FILE *tmp, u64 max_bytes)
 {
+	s->keep_max = max_bytes;
 	s->keep = pcap_dump_fopen(s->p, tmp);
 	if (!s->keep)
 		return -1;

@@ -90,6 +90,9 @@ json_t *evidence_write(FILE *out, FILE **ins, const char **names, size_t n, char
 			                                     (json_int_t)++written));
 			next++;
 		}
+		if (next < nf)
+			warnx_("-w: %zu of the frames of %s cited as evidence are not in the evidence file: "
+			       "they were not kept (--keep-max) or the input changed", nf - next, names[i]);
 		pcap_close(p);
 		free(want);
 	}

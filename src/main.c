@@ -38,6 +38,7 @@ static void usage(FILE *out)
 	        "  -c COUNT           live: stop after COUNT packets\n"
 	        "  -t SECONDS         live: stop after SECONDS\n"
 	        "  -w FILE            write the evidence frames to the pcap FILE\n"
+	        "  --keep-max MIB     live -w: packets kept per interface for it (default %u)\n"
 	        "  --merge            read the -r files side by side in time order, as one\n"
 	        "                     capture of a gateway's interfaces (first: client side)\n"
 	        "  -T text|json       output format (default text; json: JSON lines)\n"
@@ -64,12 +65,12 @@ static void usage(FILE *out)
 	        "Exit status: 0 no failure found, 1 failures found, 2 usage or unreadable\n"
 	        "input, 3 damaged input (results up to the damage are reported).\n"
 	        "See panne(8).\n",
-	        STATUS_INTERVAL_DEFAULT, DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
+	        STATUS_INTERVAL_DEFAULT, KEEP_MAX_MIB_DEFAULT, DNS_TIMEOUT_US_DEFAULT / 1000000, SYN_TIMEOUT_US_DEFAULT / 1000000,
 	        TLS_TIMEOUT_US_DEFAULT / 1000000, FLOW_CAP_DEFAULT, DNS_TXN_CAP_DEFAULT,
 	        FINDINGS_CAP_DEFAULT, PROBE_TIMEOUT_DEFAULT, PROBE_PARALLEL_DEFAULT);
 }
 
-enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE };
+enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE, OPT_KEEP };
 
 /* Parses a positive number for option name, or dies naming it. */
 /* Splits "a,b,c" into a NULL-terminated array of lowercase keys. */
@@ -168,7 +169,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 		/* -w: a copy of the capture in an unlinked temporary file (it grows
 		 * with the traffic), read back at the end for the evidence. */
 		FILE *tmp = wfile ? tmpfile() : NULL;
-		if (wfile && (!tmp || cap_keep(src[i], tmp) < 0))
+		if (wfile && (!tmp || cap_keep(src[i], tmp, (u64)g_opts.keep_max_mib << 20) < 0))
 			die(EXIT_USAGE, "-w: cannot keep a temporary copy of %s's packets", ifaces[i]);
 	}
 	if (wfile && !(wout = fopen(wfile, "wb")))
@@ -240,6 +241,7 @@ int main(int argc, char **argv)
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "keep-max", required_argument, NULL, OPT_KEEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -321,6 +323,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			g_opts.verbose++;
+			break;
+		case OPT_KEEP:
+			g_opts.keep_max_mib = (u32)opts_number("--keep-max", optarg, 1u << 20);
 			break;
 		case OPT_MERGE:
 			merge = 1;

@@ -10,6 +10,7 @@ struct opts g_opts = {
 	.flow_cap = FLOW_CAP_DEFAULT,
 	.dns_txn_cap = DNS_TXN_CAP_DEFAULT,
 	.findings_cap = FINDINGS_CAP_DEFAULT,
+	.keep_max_mib = KEEP_MAX_MIB_DEFAULT,
 	.dns_timeout_us = DNS_TIMEOUT_US_DEFAULT,
 	.syn_timeout_us = SYN_TIMEOUT_US_DEFAULT,
 	.tls_timeout_us = TLS_TIMEOUT_US_DEFAULT,
@@ -23,6 +24,7 @@ void opts_defaults(struct opts *o)
 	o->flow_cap = FLOW_CAP_DEFAULT;
 	o->dns_txn_cap = DNS_TXN_CAP_DEFAULT;
 	o->findings_cap = FINDINGS_CAP_DEFAULT;
+	o->keep_max_mib = KEEP_MAX_MIB_DEFAULT;
 	o->dns_timeout_us = DNS_TIMEOUT_US_DEFAULT;
 	o->syn_timeout_us = SYN_TIMEOUT_US_DEFAULT;
 	o->tls_timeout_us = TLS_TIMEOUT_US_DEFAULT;

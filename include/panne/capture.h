@@ -62,8 +62,9 @@ int cap_live_loop(struct cap_src **srcs, size_t n, cap_cb cb, void *user,
 int cap_live_drain(struct cap_src *s, cap_cb cb, void *user, int wait_ms);
 /* Live: keeps a copy of every packet read from s in tmp (a temporary file
  * opened by the caller before privileges were dropped), so that the
- * evidence can be written at the end. Returns 0, or -1. */
-int cap_keep(struct cap_src *s, FILE *tmp);
+ * evidence can be written at the end; at most max_bytes of records, then it
+ * stops keeping and says so on standard error. Returns 0, or -1. */
+int cap_keep(struct cap_src *s, FILE *tmp, u64 max_bytes);
 /* The kept copy, flushed and ready to read from its start (a new stream
  * the caller closes), or NULL. */
 FILE *cap_kept(struct cap_src *s);

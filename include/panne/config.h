@@ -14,6 +14,7 @@
 #define FINDINGS_CAP_DEFAULT 100000     /* --findings: findings kept for the report */
 #define SYN_FLOOD_MIN_DEFAULT 200       /* half-open connections to one server */
 #define STATUS_INTERVAL_DEFAULT 10      /* -G: seconds between live status reports */
+#define KEEP_MAX_MIB_DEFAULT 1024       /* --keep-max: live -w copy per interface, MiB */
 #define PROBE_TIMEOUT_DEFAULT 5         /* probe --probe-timeout: seconds per query, connect, handshake, request */
 #define PROBE_PARALLEL_DEFAULT 4        /* probe --parallel: names probed at once */
 #define PROBE_PARALLEL_MAX 16           /* ... at most */

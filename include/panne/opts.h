@@ -22,6 +22,7 @@ struct opts {
 	u32 flow_cap;              /* --flows */
 	u32 dns_txn_cap;           /* --dns-txns */
 	u32 findings_cap;          /* --findings */
+	u32 keep_max_mib;          /* --keep-max: live -w copy per interface */
 	u64 dns_timeout_us;        /* --dns-timeout */
 	u64 syn_timeout_us;        /* --syn-timeout */
 	u64 tls_timeout_us;        /* --tls-timeout */

@@ -4,8 +4,9 @@
 # gateway REJECT rule, a gateway DROP rule, a server that never answers and
 # then a stopped resolver. Checks the findings and verdicts printed live
 # (including which SYNs the gateway kept and which it forwarded), that panne
-# ran unprivileged after start, and that the same traffic written by tcpdump
-# and read offline gives the same findings. Root only.
+# ran unprivileged after start, that the same traffic written by tcpdump
+# and read offline gives the same findings, and that a live -w copy stops at
+# --keep-max and says so. Root only.
 set -u
 PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,9 +28,11 @@ inG iptables -A FORWARD -d $DISCORD -p tcp -j DROP                 # kept by the
 inI iptables -A INPUT -d $YOUTUBE -p tcp --dport 443 -j DROP       # the server never answers
 inG iptables -t nat -A POSTROUTING -o g1 -j MASQUERADE
 
-inG tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/null 2>&1 &
+# Not through inG: in a function's background subshell, $! would not be
+# tcpdump's pid, and the kill below would leave tcpdump running.
+ip netns exec $G tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/null 2>&1 &
 TCPDUMP=$!
-inG tcpdump -Z root -i g1 -s 262144 -U -w "$OUT/wan.pcap" >/dev/null 2>&1 &
+ip netns exec $G tcpdump -Z root -i g1 -s 262144 -U -w "$OUT/wan.pcap" >/dev/null 2>&1 &
 TCPDUMP2=$!
 ip netns exec $G "$PANNE" -i g0 -i g1 -A -T json -G 2 -t 24 --syn-timeout 3 -Z nobody -w "$OUT/ev.pcap" \
 	--ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
@@ -127,4 +130,20 @@ if a != b:
     print("live: live and merged offline findings differ:\n  live:   %s\n  merged: %s" % (a, b)); sys.exit(1)
 print("live: both sides read offline with --merge: the same %d findings and gateway verdicts" % len(a))
 EOP
+# A long live -w run: the copy kept for the evidence stops at --keep-max (1 MiB here, passed by a
+# rate-limited download), panne says so, still reports what follows, and at
+# the end says which cited frames the evidence file lacks.
+ip netns exec $G "$PANNE" -i g0 -A -T json -t 7 --keep-max 1 -Z nobody -w "$OUT/ev2.pcap" \
+	>"$OUT/keep.json" 2>"$OUT/keep.err" &
+KPID=$!
+sleep 1.5
+inC curl -sS -o /dev/null -m 4.5 http://$YOUTUBE/big.bin 2>/dev/null
+inC curl -sS -o /dev/null --connect-timeout 2 https://$SPOTIFY/ 2>/dev/null # refused by the gateway
+wait $KPID
+
+grep -q "reached --keep-max (1 MiB) at frame" "$OUT/keep.err" ||
+	fail "--keep-max: no word that the kept copy stopped: $(cat "$OUT/keep.err")"
+grep -q "cited as evidence are not in the evidence file" "$OUT/keep.err" ||
+	fail "--keep-max: no word of the cited frames the evidence file lacks"
+grep -q '"kind":"refused"' "$OUT/keep.json" || fail "--keep-max: the refusal after the copy stopped was not reported"
 exit $rc
