@@ -146,22 +146,6 @@ EOC
 	sleep 0.3
 }
 
-capture_start() {
-	inG tcpdump -Z root -i g0 -s 262144 -U -w "$T/cap.pcap" >/dev/null 2>&1 &
-	CAP_PID=$!
-	sleep 1
-}
-
-capture_stop() { # NAME
-	sleep 0.5
-	inC $TOOLS resolve $RES example.org --tries 1 --wait 1 >/dev/null 2>&1 || true # a last packet: marks the end time
-	sleep 0.5
-	kill -TERM $CAP_PID 2>/dev/null || true
-	wait $CAP_PID 2>/dev/null || true
-	cp "$T/cap.pcap" "$OUT/$1.pcap"
-	echo "mkcaptures: $1.pcap: $(tcpdump -nr "$OUT/$1.pcap" 2>/dev/null | wc -l) packets"
-}
-
 fetch() { # URL [curl options]: a real client fetch; failures are the point of some scenarios
 	url=$1; shift
 	inC curl -sS -o /dev/null --cacert $K/ca.pem --tls-max 1.2 --connect-timeout 4 -m 8 "$@" "$url" 2>/dev/null || true

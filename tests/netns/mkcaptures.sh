@@ -154,7 +154,7 @@ EOC
 }
 
 capture_start() {
-	inG tcpdump -Z root -i g0 -s 262144 -U -w "$T/cap.pcap" >/dev/null 2>&1 &
+	ip netns exec $G tcpdump -Z root -i g0 -s 262144 -U -w "$T/cap.pcap" >/dev/null 2>&1 & # not inG: $! must be tcpdump
 	CAP_PID=$!
 	sleep 1
 }
