@@ -110,7 +110,12 @@ static json_t *summary_json(const struct report_input *in)
 	const struct dns_stats *ds = dns_stats();
 	const struct tls_stats *ts = tls_stats();
 	const struct http_stats *hs = http_stats();
-	json_t *versions = json_object(), *codes = json_object();
+	json_t *versions = json_object(), *codes = json_object(), *alerts = json_object();
+	for (u8 i = 0; i < ts->nalerts; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "%u:%u", ts->alerts[i].level, ts->alerts[i].desc);
+		json_object_set_new(alerts, k, json_integer((json_int_t)ts->alerts[i].n));
+	}
 	for (u8 i = 0; i < ts->nversions; i++) {
 		char k[16];
 		snprintf(k, sizeof k, "0x%04x", ts->versions[i].version);
@@ -124,7 +129,7 @@ static json_t *summary_json(const struct report_input *in)
 		json_object_set_new(codes, k, json_integer((json_int_t)hs->by_code[c]));
 	}
 	json_object_set_new(o, "counters",
-	                    json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:o},s:{s:I,s:o}}",
+	                    json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:o,s:o},s:{s:I,s:o}}",
 	                              "frames", "ipv6", (json_int_t)st->ipv6_frames, "vlan",
 	                              (json_int_t)st->vlan_frames, "tcp", "syn",
 	                              (json_int_t)st->tcp_syn, "synack", (json_int_t)st->tcp_synack,
@@ -134,7 +139,7 @@ static json_t *summary_json(const struct report_input *in)
 	                              (json_int_t)ds->parse_errors, "evicted", (json_int_t)ds->evicted,
 	                              "tls", "client_hellos", (json_int_t)ts->client_hellos,
 	                              "server_hellos", (json_int_t)ts->server_hellos, "certificates",
-	                              (json_int_t)ts->certificates, "versions", versions, "http",
+	                              (json_int_t)ts->certificates, "versions", versions, "alerts", alerts, "http",
 	                              "responses", (json_int_t)hs->responses, "codes", codes));
 	return o;
 }

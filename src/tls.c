@@ -153,6 +153,22 @@ const char *tls_alert_name(u8 desc) { return alert_names[desc]; }
 static struct tls_stats tstats;
 const struct tls_stats *tls_stats(void) { return &tstats; }
 
+static void count_alert(u8 level, u8 desc)
+{
+	u8 i;
+	for (i = 0; i < tstats.nalerts; i++)
+		if (tstats.alerts[i].level == level && tstats.alerts[i].desc == desc)
+			break;
+	if (i == tstats.nalerts) {
+		if (i == TLS_STATS_VERSIONS)
+			return;
+		tstats.nalerts++;
+		tstats.alerts[i].level = level;
+		tstats.alerts[i].desc = desc;
+	}
+	tstats.alerts[i].n++;
+}
+
 static void count_version(u16 v)
 {
 	u8 i;
@@ -619,10 +635,13 @@ static void on_alert_record(struct flow *f, struct tls_state *t, int dir, const 
 	if (d->ccs || d->hs_enc || d->rec_len > ALERT_CLEAR_MAX || d->rec_len % 2 ||
 	    d->alert_len != d->rec_len)
 		return;
+	for (u32 i = 0; i + 1 < d->alert_len; i += 2)
+		if (d->alert[i] != 1 && d->alert[i] != 2)
+			return; /* not alerts in clear after all */
+	for (u32 i = 0; i + 1 < d->alert_len; i += 2)
+		count_alert(d->alert[i], d->alert[i + 1]);
 	for (u32 i = 0; i + 1 < d->alert_len; i += 2) {
 		u8 level = d->alert[i], desc = d->alert[i + 1];
-		if (level != 1 && level != 2)
-			return; /* not an alert in clear after all */
 		if (!alert_fails(level, desc, t->done))
 			continue;
 		struct finding fd;

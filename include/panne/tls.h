@@ -27,6 +27,8 @@ struct tls_stats {
 	u64 certificates;                 /* in Certificate messages */
 	struct { u16 version; u64 n; } versions[TLS_STATS_VERSIONS]; /* negotiated, per ServerHello */
 	u8 nversions;
+	struct { u8 level, desc; u64 n; } alerts[TLS_STATS_VERSIONS]; /* alerts read in clear */
+	u8 nalerts;
 };
 const struct tls_stats *tls_stats(void);
 

@@ -134,6 +134,7 @@ def panne_figures(panne, path):
         "http_codes": c.get("http", {}).get("codes"),
         "x509_certs": c.get("tls", {}).get("certificates"),
         "tls_versions": c.get("tls", {}).get("versions"),
+        "tls_alerts": c.get("tls", {}).get("alerts"),
     }
     return fig, p.returncode
 
@@ -171,6 +172,7 @@ def expected_figures(row):
         "http_codes": {code: n for code, n in kv(row["http_codes"]).items() if not 100 <= int(code) < 200},
         "x509_certs": int(row["x509_certs"]),
         "tls_versions": kv(row["tls_versions"]),
+        "tls_alerts": kv(row["tls_alerts"]),
     }
 
 
