@@ -129,7 +129,7 @@ static json_t *summary_json(const struct report_input *in)
 		json_object_set_new(codes, k, json_integer((json_int_t)hs->by_code[c]));
 	}
 	json_object_set_new(o, "counters",
-	                    json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:o,s:o},s:{s:I,s:o}}",
+	                    json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:o,s:o},s:{s:I,s:o}}",
 	                              "frames", "ipv6", (json_int_t)st->ipv6_frames, "vlan",
 	                              (json_int_t)st->vlan_frames, "tcp", "syn",
 	                              (json_int_t)st->tcp_syn, "synack", (json_int_t)st->tcp_synack,
@@ -138,7 +138,8 @@ static json_t *summary_json(const struct report_input *in)
 	                              "unmatched", (json_int_t)ds->unmatched, "parse_errors",
 	                              (json_int_t)ds->parse_errors, "evicted", (json_int_t)ds->evicted,
 	                              "tls", "client_hellos", (json_int_t)ts->client_hellos,
-	                              "server_hellos", (json_int_t)ts->server_hellos, "certificates",
+	                              "server_hellos", (json_int_t)ts->server_hellos, "server_names",
+	                              (json_int_t)ts->server_names, "certificates",
 	                              (json_int_t)ts->certificates, "versions", versions, "alerts", alerts, "http",
 	                              "responses", (json_int_t)hs->responses, "codes", codes));
 	return o;

@@ -151,6 +151,7 @@ static const char *const alert_names[256] = {
 const char *tls_alert_name(u8 desc) { return alert_names[desc]; }
 
 static struct tls_stats tstats;
+static u8 *sni_seen; /* a bit per interned name: already counted as a server name */
 const struct tls_stats *tls_stats(void) { return &tstats; }
 
 static void count_alert(u8 level, u8 desc)
@@ -191,6 +192,7 @@ int tls_init(const char *ca_file, char *err, size_t errlen)
 		return -1;
 	seen = xcalloc(SEEN_CAP, sizeof *seen);
 	done_on = xcalloc(DONE_CAP, sizeof *done_on);
+	sni_seen = xcalloc(NAMES_CAP / 8 + 1, 1);
 	return 0;
 }
 
@@ -201,6 +203,8 @@ void tls_reset(void)
 	seen = NULL;
 	free(done_on);
 	done_on = NULL;
+	free(sni_seen);
+	sni_seen = NULL;
 }
 
 int tls_detect(const u8 *p, u32 n)
@@ -297,6 +301,10 @@ static void sni_take(struct flow *f, struct cur *e)
 		char sni[NAME_MAX_LEN + 1];
 		str_escape(name, nl, sni, sizeof sni);
 		f->name_id = names_intern(sni);
+		if (f->name_id && sni_seen && !(sni_seen[f->name_id >> 3] & (1u << (f->name_id & 7)))) {
+			sni_seen[f->name_id >> 3] |= (u8)(1u << (f->name_id & 7));
+			tstats.server_names++;
+		}
 		return;
 	}
 }

@@ -25,6 +25,7 @@ void tls_reset(void);
 struct tls_stats {
 	u64 client_hellos, server_hellos;
 	u64 certificates;                 /* in Certificate messages */
+	u64 server_names;                 /* distinct ClientHello server names */
 	struct { u16 version; u64 n; } versions[TLS_STATS_VERSIONS]; /* negotiated, per ServerHello */
 	u8 nversions;
 	struct { u8 level, desc; u64 n; } alerts[TLS_STATS_VERSIONS]; /* alerts read in clear */

@@ -135,6 +135,7 @@ def panne_figures(panne, path):
         "x509_certs": c.get("tls", {}).get("certificates"),
         "tls_versions": c.get("tls", {}).get("versions"),
         "tls_alerts": c.get("tls", {}).get("alerts"),
+        "tls_sni": c.get("tls", {}).get("server_names"),
     }
     return fig, p.returncode
 
@@ -173,6 +174,8 @@ def expected_figures(row):
         "x509_certs": int(row["x509_certs"]),
         "tls_versions": kv(row["tls_versions"]),
         "tls_alerts": kv(row["tls_alerts"]),
+        # Distinct ClientHello server names (panne keeps them lower case).
+        "tls_sni": len({n.lower() for n in row["tls_sni"].split(",")} - {"-", ""}),
     }
 
 
