@@ -31,7 +31,7 @@ struct cap_src {
 	int keep_full;       /* the bound was reached: no more packets kept */
 	struct bpf_program prog;
 	u64 packets, bytes;
-	char error[512];
+	char error[1024];
 };
 
 struct cap_src *cap_open_file(const char *path, u16 file_idx, const char *bpf, char *err,
@@ -86,6 +86,26 @@ struct cap_src *cap_open_file(const char *path, u16 file_idx, const char *bpf, c
 	return s;
 }
 
+/* The message for a read that failed after frame `frame`: damage, or one
+ * limit of libpcap that is not damage (pcapng interfaces that differ in
+ * snapshot length or link type), with what to do about it. */
+static void read_error(struct cap_src *s, u32 frame)
+{
+	const char *shown = strcmp(s->path, "-") == 0 ? "(stdin)" : s->path;
+	const char *e = pcap_geterr(s->p);
+	if (strstr(e, "different from the") && strstr(e, "of the first interface"))
+		snprintf(s->error, sizeof s->error,
+		         "%s: frame %u: libpcap cannot read on (%s): not damage, a limit of libpcap with "
+		         "pcapng interfaces that differ; convert the file first (editcap -F pcap when the "
+		         "link types are the same, else one interface at a time: tshark -r FILE -Y "
+		         "'frame.interface_id == N' -w part.pcap); results up to frame %u are reported",
+		         shown, frame + 1, e, frame);
+	else
+		snprintf(s->error, sizeof s->error,
+		         "%s: frame %u: damaged capture (%s); results up to frame %u are reported", shown,
+		         frame + 1, e, frame);
+}
+
 int cap_run(struct cap_src *s, cap_cb cb, void *user)
 {
 	struct pcap_pkthdr *h;
@@ -121,9 +141,7 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 	if (progress)
 		fprintf(stderr, "\r\033[K");
 	if (rc == PCAP_ERROR) {
-		snprintf(s->error, sizeof s->error,
-		         "%s: frame %u: damaged capture (%s); results up to frame %u are reported",
-		         strcmp(s->path, "-") == 0 ? "(stdin)" : s->path, frame + 1, pcap_geterr(s->p), frame);
+		read_error(s, frame);
 		return 1;
 	}
 	return 0;
@@ -144,8 +162,7 @@ int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user)
 		int rc = pcap_next_ex(srcs[i]->p, &h[i], &d[i]);
 		live[i] = rc == 1;
 		if (rc == PCAP_ERROR) {
-			snprintf(srcs[i]->error, sizeof srcs[i]->error, "%s: frame 1: damaged capture (%s)",
-			         srcs[i]->path, pcap_geterr(srcs[i]->p));
+			read_error(srcs[i], 0);
 			damaged = 1;
 		}
 	}
@@ -169,9 +186,7 @@ int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user)
 		int rc = pcap_next_ex(s->p, &h[best], &d[best]);
 		live[best] = rc == 1;
 		if (rc == PCAP_ERROR) {
-			snprintf(s->error, sizeof s->error,
-			         "%s: frame %u: damaged capture (%s); results up to frame %u are reported",
-			         s->path, frame[best] + 1, pcap_geterr(s->p), frame[best]);
+			read_error(s, frame[best]);
 			damaged = 1;
 		}
 	}

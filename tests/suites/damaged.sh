@@ -80,6 +80,28 @@ open(sys.argv[1], "wb").write(shb + idb + epb + odd + epb)
 EOP
 "$PANNE" -r "$T/unknown-block.pcapng" -A -T json >"$T/ub.out" 2>"$T/ub.err"
 tail -n 1 "$T/ub.out" | grep -q '"packets":2,' || { echo "damaged pcapng: the unknown block should be skipped and both packets read"; cat "$T/ub.err"; rc=1; }
+# pcapng whose second interface has another snapshot length: libpcap stops
+# there; panne says it is not damage and how to convert the file.
+python3 - "$T/two-snaplens.pcapng" <<'EOP'
+import struct, sys
+def block(t, body):
+    body += b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", t, n) + body + struct.pack("<I", n)
+shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+idb0 = block(1, struct.pack("<HHI", 1, 0, 65535))
+idb1 = block(1, struct.pack("<HHI", 1, 0, 8192))
+eth = b"\x00" * 12 + b"\x08\x00"
+ip = bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) + b"\x13\x88\x00\x35\x00\x08\x00\x00"
+pkt = eth + ip
+epb = block(6, struct.pack("<IIIII", 0, 0, 1, len(pkt), len(pkt)) + pkt)
+open(sys.argv[1], "wb").write(shb + idb0 + epb + idb1 + epb)
+EOP
+"$PANNE" -r "$T/two-snaplens.pcapng" -A -T json >"$T/ts.out" 2>"$T/ts.err"; ts_rc=$?
+[ $ts_rc = 3 ] || { echo "pcapng with two snaplens: exit $ts_rc, expected 3"; rc=1; }
+grep -q "two-snaplens.pcapng: frame 2: libpcap cannot read on .*not damage.*editcap -F pcap" "$T/ts.err" ||
+	{ echo "pcapng with two snaplens: no word of libpcap's limit and the way round it:"; cat "$T/ts.err"; rc=1; }
+tail -n 1 "$T/ts.out" | grep -q '"packets":1,' || { echo "pcapng with two snaplens: the frame before the second interface should be read"; rc=1; }
 expect bad-filter 2 "filter" -- -r "$src" 'tcp port nonsense'
 expect bad-option 2 "usage" -- --no-such-option
 expect bad-format 2 "-T" -- -r "$src" -T xml
