@@ -36,7 +36,8 @@ EXPLAINED = {
         "a single-packet capture: the SYN had no time to be answered"),
     ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "frames"): (0,
         "libpcap refuses pcapng files whose interfaces have different snapshot lengths "
-        "(8192 here); panne reports it as damaged at frame 1"),
+        "(8192 here): panne stops at frame 1, says it is libpcap's limit and how to convert "
+        "the file (exit 3, as for damage)"),
     ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "read_status"): ("damaged", "see frames"),
     ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_syn"): (0, "see frames"),
     ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_synack"): (0, "see frames"),
