@@ -386,7 +386,7 @@ static void plant_line(const char *kind, const struct ends *e, const char *name)
 }
 
 /* ---- sessions: each a small state machine stepped by the scheduler ---- */
-enum stype { S_DNS, S_DNSTCP, S_TLS13, S_TLS12, S_HTTP, S_QUIC, S_REFUSED, S_SYNTO, S_NTYPES };
+enum stype { S_DNS, S_DNSTCP, S_TLS13, S_TLS12, S_HTTP, S_QUIC, S_REFUSED, S_SYNTO };
 enum fail { F_NONE, F_NX, F_SERVFAIL, F_DNSTO, F_RST, F_ALERT, F_MISMATCH, F_EXPIRED, F_503 };
 
 struct sess {

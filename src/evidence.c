@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "panne/capture.h"
 #include "panne/evidence.h"
 #include "panne/findings.h"
 #include "panne/services.h"
@@ -43,8 +44,7 @@ json_t *evidence_write(FILE *out, FILE **ins, const char **names, size_t n, char
                        size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE];
-	pcap_dumper_t *d = NULL;
-	pcap_t *dead = NULL;
+	struct cap_writer *w = NULL;
 	json_t *map = json_array();
 	u32 written = 0;
 	int linktype = -1;
@@ -61,14 +61,13 @@ json_t *evidence_write(FILE *out, FILE **ins, const char **names, size_t n, char
 			free(want);
 			continue;
 		}
-		if (!d) {
+		if (!w) {
+			char werr[256];
 			linktype = pcap_datalink(p);
-			dead = pcap_open_dead(linktype, 262144);
-			d = pcap_dump_fopen(dead, out);
-			if (!d) {
-				snprintf(err, errlen, "-w: cannot write: %s", pcap_geterr(dead));
+			if (!(w = cap_writer_open(out, linktype, werr, sizeof werr))) {
+				snprintf(err, errlen, "-w: %s", werr);
+				fclose(out);
 				pcap_close(p);
-				pcap_close(dead);
 				free(want);
 				json_decref(map);
 				return NULL;
@@ -84,7 +83,9 @@ json_t *evidence_write(FILE *out, FILE **ins, const char **names, size_t n, char
 		while (next < nf && pcap_next_ex(p, &h, &data) == 1) {
 			if (++frame != want[next])
 				continue;
-			pcap_dump((u_char *)d, h, data);
+			struct cap_pkt cp = { .data = data, .caplen = h->caplen, .len = h->len,
+				              .ts_us = (u64)h->ts.tv_sec * 1000000u + (u64)h->ts.tv_usec };
+			cap_writer_put(w, &cp);
 			json_array_append_new(map, json_pack("{s:s,s:i,s:i}", "file", names[i], "frame",
 			                                     (json_int_t)frame, "evidence_frame",
 			                                     (json_int_t)++written));
@@ -96,11 +97,9 @@ json_t *evidence_write(FILE *out, FILE **ins, const char **names, size_t n, char
 		pcap_close(p);
 		free(want);
 	}
-	if (d)
-		pcap_dump_close(d);
+	if (w)
+		cap_writer_close(w);
 	else
 		fclose(out);
-	if (dead)
-		pcap_close(dead);
 	return map;
 }

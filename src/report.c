@@ -111,15 +111,15 @@ static json_t *summary_json(const struct report_input *in)
 	const struct tls_stats *ts = tls_stats();
 	const struct http_stats *hs = http_stats();
 	json_t *versions = json_object(), *codes = json_object(), *alerts = json_object();
-	for (u8 i = 0; i < ts->nalerts; i++) {
+	for (u8 i = 0; i < ts->alerts.n; i++) {
 		char k[16];
-		snprintf(k, sizeof k, "%u:%u", ts->alerts[i].level, ts->alerts[i].desc);
-		json_object_set_new(alerts, k, json_integer((json_int_t)ts->alerts[i].n));
+		snprintf(k, sizeof k, "%u:%u", ts->alerts.v[i].key >> 8, ts->alerts.v[i].key & 0xff);
+		json_object_set_new(alerts, k, json_integer((json_int_t)ts->alerts.v[i].n));
 	}
-	for (u8 i = 0; i < ts->nversions; i++) {
+	for (u8 i = 0; i < ts->versions.n; i++) {
 		char k[16];
-		snprintf(k, sizeof k, "0x%04x", ts->versions[i].version);
-		json_object_set_new(versions, k, json_integer((json_int_t)ts->versions[i].n));
+		snprintf(k, sizeof k, "0x%04x", ts->versions.v[i].key);
+		json_object_set_new(versions, k, json_integer((json_int_t)ts->versions.v[i].n));
 	}
 	for (int c = 0; c < 1000; c++) {
 		char k[16];

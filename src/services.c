@@ -314,7 +314,7 @@ static void regdom(const char *name, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", r);
 }
 
-static u32 name_find(const char *low);
+static u32 name_slot(const char *low);
 
 void services_group(const char *name, const struct addr *srv, char *out, size_t outsz)
 {
@@ -324,7 +324,7 @@ void services_group(const char *name, const struct addr *srv, char *out, size_t 
 		 * once per interned name. */
 		char low[NAME_MAX_LEN + 1];
 		lower_copy(low, sizeof low, name);
-		u32 id = name_group ? name_find(low) : 0;
+		u32 id = name_group && *low ? name_slots[name_slot(low)] : 0;
 		if (id && name_group[id]) {
 			snprintf(out, outsz, "%s", name_group[id]);
 			return;
@@ -367,16 +367,14 @@ int services_in_scope(const char *group)
 	}
 }
 
-/* Id of an interned lowercase name, 0 if it is not. */
-static u32 name_find(const char *low)
+/* The slot of an interned lowercase name, or the empty slot where it
+ * would go: its value is the name's id, or 0. */
+static u32 name_slot(const char *low)
 {
-	if (!names || !*low)
-		return 0;
 	u32 j = (u32)hstr(low, strlen(low)) & (name_nslots - 1);
-	for (; name_slots[j]; j = (j + 1) & (name_nslots - 1))
-		if (strcmp(names[name_slots[j]], low) == 0)
-			return name_slots[j];
-	return 0;
+	while (name_slots[j] && strcmp(names[name_slots[j]], low) != 0)
+		j = (j + 1) & (name_nslots - 1);
+	return j;
 }
 
 u32 names_intern(const char *name)
@@ -387,13 +385,9 @@ u32 names_intern(const char *name)
 	lower_copy(low, sizeof low, name);
 	if (!*low)
 		return 0;
-	u64 h = hstr(low, strlen(low));
-	u32 j = (u32)h & (name_nslots - 1);
-	while (name_slots[j]) {
-		if (strcmp(names[name_slots[j]], low) == 0)
-			return name_slots[j];
-		j = (j + 1) & (name_nslots - 1);
-	}
+	u32 j = name_slot(low);
+	if (name_slots[j])
+		return name_slots[j];
 	if (nnames >= NAMES_CAP)
 		return 0; /* full: the name stays unknown rather than grow without bound */
 	names[++nnames] = xstrdup(low);

@@ -154,34 +154,18 @@ static struct tls_stats tstats;
 static u8 *sni_seen; /* a bit per interned name: already counted as a server name */
 const struct tls_stats *tls_stats(void) { return &tstats; }
 
-static void count_alert(u8 level, u8 desc)
+static void tally(struct tls_tally *t, u16 key)
 {
 	u8 i;
-	for (i = 0; i < tstats.nalerts; i++)
-		if (tstats.alerts[i].level == level && tstats.alerts[i].desc == desc)
-			break;
-	if (i == tstats.nalerts) {
-		if (i == TLS_STATS_VERSIONS)
-			return;
-		tstats.nalerts++;
-		tstats.alerts[i].level = level;
-		tstats.alerts[i].desc = desc;
-	}
-	tstats.alerts[i].n++;
-}
-
-static void count_version(u16 v)
-{
-	u8 i;
-	for (i = 0; i < tstats.nversions && tstats.versions[i].version != v; i++)
+	for (i = 0; i < t->n && t->v[i].key != key; i++)
 		;
-	if (i == tstats.nversions) {
-		if (i == TLS_STATS_VERSIONS)
-			return; /* a capture with that many versions is noise past this */
-		tstats.nversions++;
-		tstats.versions[i].version = v;
+	if (i == t->n) {
+		if (i == TLS_STATS_KEYS)
+			return;
+		t->n++;
+		t->v[i].key = key;
 	}
-	tstats.versions[i].n++;
+	t->v[i].n++;
 }
 
 int tls_init(const char *ca_file, char *err, size_t errlen)
@@ -554,7 +538,7 @@ static void on_message(struct flow *f, struct tls_state *t, u8 ht, const u8 *b, 
 		tstats.server_hellos++;
 		int hrr = parse_server_hello(t, &c);
 		if (t->version)
-			count_version(t->version);
+			tally(&tstats.versions, t->version);
 		if (hrr) {
 			t->hrr = 1; /* a second ClientHello and the real ServerHello follow */
 			return;
@@ -647,7 +631,7 @@ static void on_alert_record(struct flow *f, struct tls_state *t, int dir, const 
 		if (d->alert[i] != 1 && d->alert[i] != 2)
 			return; /* not alerts in clear after all */
 	for (u32 i = 0; i + 1 < d->alert_len; i += 2)
-		count_alert(d->alert[i], d->alert[i + 1]);
+		tally(&tstats.alerts, (u16)(d->alert[i] << 8 | d->alert[i + 1]));
 	for (u32 i = 0; i + 1 < d->alert_len; i += 2) {
 		u8 level = d->alert[i], desc = d->alert[i + 1];
 		if (!alert_fails(level, desc, t->done))

@@ -21,15 +21,19 @@ void tls_reset(void);
 
 /* Handshake messages read in clear, for the summary (and comparison with
  * tshark's counts). */
-#define TLS_STATS_VERSIONS 16
+#define TLS_STATS_KEYS 16
+/* A few distinct values and how often each came: past TLS_STATS_KEYS
+ * distinct ones, new values are not counted (noise by then). */
+struct tls_tally {
+	struct { u16 key; u64 n; } v[TLS_STATS_KEYS];
+	u8 n;
+};
 struct tls_stats {
 	u64 client_hellos, server_hellos;
 	u64 certificates;                 /* in Certificate messages */
 	u64 server_names;                 /* distinct ClientHello server names */
-	struct { u16 version; u64 n; } versions[TLS_STATS_VERSIONS]; /* negotiated, per ServerHello */
-	u8 nversions;
-	struct { u8 level, desc; u64 n; } alerts[TLS_STATS_VERSIONS]; /* alerts read in clear */
-	u8 nalerts;
+	struct tls_tally versions;        /* negotiated, per ServerHello */
+	struct tls_tally alerts;          /* read in clear, key level << 8 | description */
 };
 const struct tls_stats *tls_stats(void);
 

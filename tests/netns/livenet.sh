@@ -78,19 +78,26 @@ certs() {
 	cp $K/ca.pem "$OUT/test-ca.pem"
 }
 
-# unbound [EXTRA...]: the resolver, with the zones of the scenario.
-unbound_start() {
-	cat >$T/unbound.conf <<EOC
+# unbound_head NAME ADDR: the server: lines every unbound here starts with
+# (listening on ADDR, its files named NAME in $T).
+unbound_head() {
+	cat <<EOC
 server:
-  interface: $RES
+  interface: $2
   access-control: 0.0.0.0/0 allow
   do-ip6: no
   username: ""
   chroot: ""
   directory: "$T"
-  pidfile: "$T/unbound.pid"
+  pidfile: "$T/$1.pid"
   use-syslog: no
-  logfile: "$T/unbound.log"
+  logfile: "$T/$1.log"
+EOC
+}
+
+# unbound [EXTRA...]: the resolver, with the zones of the scenario.
+unbound_start() {
+	{ unbound_head unbound $RES; cat <<EOC; } >$T/unbound.conf
   do-not-query-localhost: no
   local-zone: "example.org." static
   local-data: "example.org. 300 A $EXAMPLE"

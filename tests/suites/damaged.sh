@@ -62,41 +62,28 @@ EOP
 "$PANNE" -r "$T/snap.pcap" -T json >"$T/snap.out" 2>"$T/snap.err"; src_rc=$?
 [ $src_rc -le 1 ] || { echo "damaged snaplen: exit $src_rc"; cat "$T/snap.err"; rc=1; }
 tail -n 1 "$T/snap.out" | grep -q '"damaged":false' || { echo "damaged snaplen: a short snaplen is not damage"; rc=1; }
-# pcapng with a block type nobody knows: skipped, the rest read.
-python3 - "$T/unknown-block.pcapng" <<'EOP'
+# Two pcapng files: one with a block type nobody knows (skipped, the rest
+# read), one whose second interface has another snapshot length (libpcap
+# stops there; panne says it is not damage and how to convert the file).
+python3 - "$T/unknown-block.pcapng" "$T/two-snaplens.pcapng" <<'EOP'
 import struct, sys
 def block(t, body):
     body += b"\0" * (-len(body) % 4)
     n = 12 + len(body)
     return struct.pack("<II", t, n) + body + struct.pack("<I", n)
 shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-idb = block(1, struct.pack("<HHI", 1, 0, 65535))
+def idb(snaplen):
+    return block(1, struct.pack("<HHI", 1, 0, snaplen))
 eth = b"\x00" * 12 + b"\x08\x00"
 ip = bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) + b"\x13\x88\x00\x35\x00\x08\x00\x00"
 pkt = eth + ip
 epb = block(6, struct.pack("<IIIII", 0, 0, 1, len(pkt), len(pkt)) + pkt)
 odd = block(0x0BADBEEF, b"nobody knows this block")
-open(sys.argv[1], "wb").write(shb + idb + epb + odd + epb)
+open(sys.argv[1], "wb").write(shb + idb(65535) + epb + odd + epb)
+open(sys.argv[2], "wb").write(shb + idb(65535) + epb + idb(8192) + epb)
 EOP
 "$PANNE" -r "$T/unknown-block.pcapng" -A -T json >"$T/ub.out" 2>"$T/ub.err"
 tail -n 1 "$T/ub.out" | grep -q '"packets":2,' || { echo "damaged pcapng: the unknown block should be skipped and both packets read"; cat "$T/ub.err"; rc=1; }
-# pcapng whose second interface has another snapshot length: libpcap stops
-# there; panne says it is not damage and how to convert the file.
-python3 - "$T/two-snaplens.pcapng" <<'EOP'
-import struct, sys
-def block(t, body):
-    body += b"\0" * (-len(body) % 4)
-    n = 12 + len(body)
-    return struct.pack("<II", t, n) + body + struct.pack("<I", n)
-shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-idb0 = block(1, struct.pack("<HHI", 1, 0, 65535))
-idb1 = block(1, struct.pack("<HHI", 1, 0, 8192))
-eth = b"\x00" * 12 + b"\x08\x00"
-ip = bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) + b"\x13\x88\x00\x35\x00\x08\x00\x00"
-pkt = eth + ip
-epb = block(6, struct.pack("<IIIII", 0, 0, 1, len(pkt), len(pkt)) + pkt)
-open(sys.argv[1], "wb").write(shb + idb0 + epb + idb1 + epb)
-EOP
 "$PANNE" -r "$T/two-snaplens.pcapng" -A -T json >"$T/ts.out" 2>"$T/ts.err"; ts_rc=$?
 [ $ts_rc = 3 ] || { echo "pcapng with two snaplens: exit $ts_rc, expected 3"; rc=1; }
 grep -q "two-snaplens.pcapng: frame 2: libpcap cannot read on .*not damage.*editcap -F pcap" "$T/ts.err" ||

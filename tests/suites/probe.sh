@@ -33,17 +33,7 @@ NETFLIX_HTTP=503 nginx_start
 
 # The tampering resolver, on the middlebox.
 inG ip addr add $TAMPER/24 dev g0
-cat >$T/tamper.conf <<EOC
-server:
-  interface: $TAMPER
-  access-control: 0.0.0.0/0 allow
-  do-ip6: no
-  username: ""
-  chroot: ""
-  directory: "$T"
-  pidfile: "$T/tamper.pid"
-  use-syslog: no
-  logfile: "$T/tamper.log"
+{ unbound_head tamper $TAMPER; cat <<EOC; } >$T/tamper.conf
   local-zone: "open.spotify.com." static
   local-data: "open.spotify.com. 300 A $FORGED"
   local-zone: "www.wikipedia.org." always_nxdomain
@@ -60,17 +50,7 @@ inG openssl s_server -quiet -accept 8443 -cert $K/mitm.pem -key $K/mitm.key -www
 inG iptables -t nat -A PREROUTING -i g0 -d $DISCORD -p tcp --dport 443 -j REDIRECT --to-ports 8443
 # A local stub on the client's loopback, forwarding to the clean resolver:
 # its exchanges are captured on lo, apart from c0's.
-cat >$T/stub.conf <<EOC
-server:
-  interface: 127.0.0.1
-  access-control: 127.0.0.0/8 allow
-  do-ip6: no
-  username: ""
-  chroot: ""
-  directory: "$T"
-  pidfile: "$T/stub.pid"
-  use-syslog: no
-  logfile: "$T/stub.log"
+{ unbound_head stub 127.0.0.1; cat <<EOC; } >$T/stub.conf
 forward-zone:
   name: "."
   forward-addr: $RES
