@@ -14,10 +14,13 @@
 #include "panne/capture.h"
 #include "panne/config.h"
 #include "panne/decode.h"
+#include "panne/pcapfile.h"
 #include "panne/util.h"
 
 struct cap_src {
 	pcap_t *p;
+	struct pcapfile *pf;  /* a classic pcap file read in place, else NULL */
+	struct pcap_pkthdr ph; /* pf's current record header */
 	FILE *fp;            /* our stdio stream with a large buffer, or NULL */
 	char *buf;           /* its buffer */
 	char *path;
@@ -67,6 +70,10 @@ struct cap_src *cap_open_file(const char *path, u16 file_idx, const char *bpf, c
 		return NULL;
 	}
 	s->fp = NULL; /* pcap owns the stream now and closes it */
+	/* libpcap has checked the header; records are read in place when the
+	 * file allows it (pcapfile.h says why). */
+	if (strcmp(path, "-") != 0)
+		s->pf = pcapfile_open(fileno(pcap_file(s->p)), pcap_snapshot(s->p));
 	s->linktype = pcap_datalink(s->p);
 	if (!decode_linktype_supported(s->linktype)) {
 		const char *n = pcap_datalink_val_to_name(s->linktype);
@@ -92,7 +99,7 @@ struct cap_src *cap_open_file(const char *path, u16 file_idx, const char *bpf, c
 static void read_error(struct cap_src *s, u32 frame)
 {
 	const char *shown = strcmp(s->path, "-") == 0 ? "(stdin)" : s->path;
-	const char *e = pcap_geterr(s->p);
+	const char *e = s->pf ? pcapfile_error(s->pf) : pcap_geterr(s->p);
 	if (strstr(e, "different from the") && strstr(e, "of the first interface"))
 		snprintf(s->error, sizeof s->error,
 		         "%s: frame %u: libpcap cannot read on (%s): not damage, a limit of libpcap with "
@@ -104,6 +111,25 @@ static void read_error(struct cap_src *s, u32 frame)
 		snprintf(s->error, sizeof s->error,
 		         "%s: frame %u: damaged capture (%s); results up to frame %u are reported", shown,
 		         frame + 1, e, frame);
+}
+
+/* The next record of a file, as pcap_next_ex() returns it. */
+static inline int src_next(struct cap_src *s, struct pcap_pkthdr **h, const u_char **d)
+{
+	if (!s->pf)
+		return pcap_next_ex(s->p, h, d);
+	*h = &s->ph;
+	int rc = pcapfile_next(s->pf, &s->ph, d);
+	return rc == 1 ? 1 : rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
+}
+
+/* How far into the file, for the progress line: 0 when unknown. */
+static u64 src_offset(struct cap_src *s, FILE *fp)
+{
+	if (s->pf)
+		return pcapfile_offset(s->pf);
+	off_t o = fp ? ftello(fp) : -1;
+	return o > 0 ? (u64)o : 0;
 }
 
 int cap_run(struct cap_src *s, cap_cb cb, void *user)
@@ -119,16 +145,16 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 	/* Long runs show progress on a terminal, never on stdout. */
 	struct stat sb;
 	FILE *fp = pcap_file(s->p);
-	off_t total = fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) ? sb.st_size : 0;
+	u64 total = fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) ? (u64)sb.st_size : 0;
 	int progress = total > (64 << 20) && isatty(STDERR_FILENO);
 	/* The filter runs here, not in libpcap, so that filtered-out records
 	 * still count toward frame numbers. */
-	while ((rc = pcap_next_ex(s->p, &h, &data)) == 1) {
+	while ((rc = src_next(s, &h, &data)) == 1) {
 		frame++;
 		s->packets++;
 		s->bytes += h->len;
 		if (progress && !(frame & 0x3ffff))
-			fprintf(stderr, "\rpanne: %s %3d%%", s->path, (int)(ftello(fp) * 100 / total));
+			fprintf(stderr, "\rpanne: %s %3d%%", s->path, (int)(src_offset(s, fp) * 100 / total));
 		if (s->has_filter && !pcap_offline_filter(&s->prog, h, data))
 			continue;
 		cp.data = data;
@@ -159,7 +185,7 @@ int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user)
 		live[i] = 0;
 	/* Prime one packet per file, then always hand out the earliest. */
 	for (size_t i = 0; i < n; i++) {
-		int rc = pcap_next_ex(srcs[i]->p, &h[i], &d[i]);
+		int rc = src_next(srcs[i], &h[i], &d[i]);
 		live[i] = rc == 1;
 		if (rc == PCAP_ERROR) {
 			read_error(srcs[i], 0);
@@ -183,7 +209,7 @@ int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user)
 				              .linktype = s->linktype, .frame = frame[best], .file = s->idx };
 			cb(user, &cp);
 		}
-		int rc = pcap_next_ex(s->p, &h[best], &d[best]);
+		int rc = src_next(s, &h[best], &d[best]);
 		live[best] = rc == 1;
 		if (rc == PCAP_ERROR) {
 			read_error(s, frame[best]);
@@ -416,6 +442,7 @@ void cap_close(struct cap_src *s)
 		pcap_freecode(&s->prog);
 	if (s->keep)
 		pcap_dump_close(s->keep);
+	pcapfile_close(s->pf);
 	if (s->p)
 		pcap_close(s->p);
 	else if (s->fp)

@@ -1,6 +1,10 @@
-/* \summary: fuzz target: bytes as a whole capture file, through libpcap,
- * the pipeline, diagnosis and the JSON report. */
+/* \summary: fuzz target: bytes as a whole capture file, read as panne reads
+ * files (in place for classic pcap, else libpcap), through the pipeline,
+ * diagnosis and the JSON report. */
+#define _GNU_SOURCE
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <pcap/pcap.h>
 #include "fuzz_common.h"
 #include "panne/diagnose.h"
@@ -10,31 +14,26 @@ static void on_packet(void *u, const struct cap_pkt *cp) { pipeline_packet(u, cp
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	char ebuf[PCAP_ERRBUF_SIZE];
-	FILE *fp = fmemopen((void *)data, size, "rb");
-	if (!fp)
+	char path[64], err[512];
+	/* A file in memory, so that it can be mapped like one on disk. */
+	int fd = memfd_create("fuzz_pcap", 0);
+	if (fd < 0)
 		return 0;
-	pcap_t *p = pcap_fopen_offline(fp, ebuf);
-	if (!p) {
-		fclose(fp);
+	if (write(fd, data, size) != (ssize_t)size) {
+		close(fd);
 		return 0;
 	}
-	if (!decode_linktype_supported(pcap_datalink(p))) {
-		pcap_close(p);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	struct cap_src *src = cap_open_file(path, 0, NULL, err, sizeof err);
+	if (!src) {
+		close(fd);
 		return 0;
 	}
 	fz_start();
 	g_opts.format = OUT_JSON;
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	u32 frame = 0;
-	while (pcap_next_ex(p, &h, &d) == 1) {
-		struct cap_pkt cp = { .data = d, .caplen = h->caplen, .len = h->len,
-			              .ts_us = (u64)h->ts.tv_sec * 1000000u + (u64)h->ts.tv_usec,
-			              .linktype = pcap_datalink(p), .frame = ++frame };
-		on_packet(NULL, &cp);
-	}
-	pcap_close(p);
+	cap_run(src, on_packet, NULL);
+	cap_close(src);
+	close(fd);
 	pipeline_file_end();
 	pipeline_finish();
 	size_t nv;
