@@ -60,6 +60,19 @@ for o in offs:
 open("%s/ns.pcap" % out, "wb").write(ns)
 EOP
 for f in "$T"/cut*.pcap "$T"/len*.pcap "$T"/snap.pcap "$T"/ns.pcap; do same "$f"; done
+# A BPF filter runs on the records read in place as on libpcap's.
+same captures/healthy.pcap "tcp port 443 or udp"
+# Several files side by side (--merge) read in place.
+same2() {
+	"$PANNE" -T json -A --merge -r "$1" -r "$2" >"$T/m1.out" 2>&1; a=$?
+	"$PANNE" -T json -A --merge -r - -r "$2" <"$1" >"$T/m2.out" 2>&1; b=$?
+	sed -e "s|\"-\"|\"$1\"|g" -e "s|(stdin)|$1|g" "$T/m2.out" >"$T/m2.norm"
+	if [ "$a" != "$b" ] || ! cmp -s "$T/m1.out" "$T/m2.norm"; then
+		echo "reader: --merge $1 $2: reading in place differs from libpcap"; diff "$T/m1.out" "$T/m2.norm" | head -5; rc=1
+	fi
+	n=$((n + 1))
+}
+same2 captures/gateway-reject.pcap captures/uplink-drop.pcap
 # The damage is reported, not only matched.
 "$PANNE" -T json -r "$T/cut0.pcap" >/dev/null 2>"$T/cut0.err"
 grep -q "cut0.pcap: frame [0-9]*: damaged capture (truncated dump file; tried to read 16 header bytes, only got 3)" "$T/cut0.err" ||
