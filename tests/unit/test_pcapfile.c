@@ -105,6 +105,17 @@ static unsigned same_as_libpcap(const char *path)
 	return n;
 }
 
+/* same_as_libpcap() on the image m, written to a file; frees m. */
+static unsigned same_as_libpcap_img(struct img *m)
+{
+	char *path = write_tmp(m);
+	unsigned n = same_as_libpcap(path);
+	unlink(path);
+	free(path);
+	free(m->b);
+	return n;
+}
+
 static void reads_every_record_as_libpcap_does(void **st)
 {
 	(void)st;
@@ -116,11 +127,7 @@ static void reads_every_record_as_libpcap_does(void **st)
 		u32 cl = i % 50 == 0 ? 65535 : (u32)rand() % 1600;
 		record(&m, 1700000000u + i, i * 331 % 1000000, cl, cl + (i & 3), cl);
 	}
-	char *path = write_tmp(&m);
-	assert_int_equal(same_as_libpcap(path), 3000);
-	unlink(path);
-	free(path);
-	free(m.b);
+	assert_int_equal(same_as_libpcap_img(&m), 3000);
 }
 
 static void nanosecond_stamps_come_out_in_microseconds(void **st)
@@ -131,11 +138,7 @@ static void nanosecond_stamps_come_out_in_microseconds(void **st)
 	record(&m, 1700000000u, 999999999u, 60, 60, 60);
 	record(&m, 1700000001u, 1500u, 60, 60, 60);
 	record(&m, 0x80000001u, 5u, 60, 60, 60); /* a second field read as signed, as libpcap does */
-	char *path = write_tmp(&m);
-	assert_int_equal(same_as_libpcap(path), 3);
-	unlink(path);
-	free(path);
-	free(m.b);
+	assert_int_equal(same_as_libpcap_img(&m), 3);
 }
 
 static void records_longer_than_the_snaplen_are_cut_to_it(void **st)
@@ -146,11 +149,7 @@ static void records_longer_than_the_snaplen_are_cut_to_it(void **st)
 	record(&m, 1, 0, 200, 300, 200);
 	record(&m, 2, 0, 50, 50, 50);
 	record(&m, 3, 0, 101, 101, 101);
-	char *path = write_tmp(&m);
-	assert_int_equal(same_as_libpcap(path), 3);
-	unlink(path);
-	free(path);
-	free(m.b);
+	assert_int_equal(same_as_libpcap_img(&m), 3);
 }
 
 /* Each damage gives libpcap's own message, after the good records. */
@@ -178,11 +177,7 @@ static void damage_is_told_in_libpcap_words(void **st)
 			record(&m, 2, 0, 200, 200, 60);
 			break;
 		}
-		char *path = write_tmp(&m);
-		assert_int_equal(same_as_libpcap(path), 1);
-		unlink(path);
-		free(path);
-		free(m.b);
+		assert_int_equal(same_as_libpcap_img(&m), 1);
 	}
 }
 
