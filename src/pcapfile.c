@@ -161,6 +161,13 @@ static int grew(struct pcapfile *pf)
 	return map_at(pf, pf->wbase, (u64)st.st_size) == 0;
 }
 
+/* 1 if the file holds need bytes from off (off <= size), looking at its
+ * size again when not: it may be growing. */
+static int holds(struct pcapfile *pf, u64 off, u64 need)
+{
+	return pf->size - off >= need || (grew(pf) && pf->size - off >= need);
+}
+
 __attribute__((format(printf, 2, 3))) static int fail(struct pcapfile *pf, const char *fmt, ...)
 {
 	va_list ap;
@@ -189,17 +196,13 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 		         (unsigned long long)off, strerror(errno));
 		return -1;
 	}
-	u64 left = pf->size - off;
-	if (left < REC_HDR + MAX_CAPLEN && grew(pf))
-		left = pf->size - off;
-	if (left == 0)
+	if (!holds(pf, off, 1))
 		return 0;
-	if (left < REC_HDR)
+	if (!holds(pf, off, REC_HDR))
 		return fail(pf, "truncated dump file; tried to read %d header bytes, only got %llu", REC_HDR,
-		            (unsigned long long)left);
-	const u8 *r = pf->win + (off - pf->wbase);
+		            (unsigned long long)(pf->size - off));
 	u32 w[4];
-	memcpy(w, r, sizeof w);
+	memcpy(w, pf->win + (off - pf->wbase), sizeof w);
 	if (maps[pf->slot].shrunk)
 		return shrank(pf);
 	/* The rest of the page where a shrunk file now ends reads as zeros
@@ -210,7 +213,6 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 			return shrank(pf);
 	}
 	u32 caplen = w[2];
-	left -= REC_HDR;
 	if (caplen > MAX_CAPLEN) {
 		if (caplen > pf->snaplen)
 			return fail(pf, "invalid packet capture length %u, bigger than snaplen of %u", caplen,
@@ -221,16 +223,17 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 	u32 take = caplen;
 	if (caplen > pf->snaplen) {
 		/* libpcap keeps the first snaplen bytes and skips the rest. */
-		if (left < pf->snaplen)
+		if (!holds(pf, off + REC_HDR, pf->snaplen))
 			return fail(pf, "truncated dump file; tried to read %u captured bytes, only got %llu",
-			            pf->snaplen, (unsigned long long)left);
+			            pf->snaplen, (unsigned long long)(pf->size - off - REC_HDR));
 		take = pf->snaplen;
 	}
-	if (left < caplen)
+	if (!holds(pf, off + REC_HDR, caplen))
 		return fail(pf, "truncated dump file; tried to read %u captured bytes, only got %llu", caplen,
-		            (unsigned long long)left);
+		            (unsigned long long)(pf->size - off - REC_HDR));
 	if (off - pf->wbase + REC_HDR + caplen > pf->wlen) /* cannot be, by OVERLAP */
 		return fail(pf, "record at offset %llu past the mapped window", (unsigned long long)off);
+	const u8 *r = pf->win + (off - pf->wbase); /* after holds(): the window may have moved */
 	/* The file's fields are 32-bit signed, as libpcap reads them. */
 	h->ts.tv_sec = (i32)w[0];
 	h->ts.tv_usec = pf->ns ? (i32)w[1] / 1000 : (i32)w[1];
