@@ -16,7 +16,10 @@ struct pcapfile;
  * written in this host's byte order and mapping works; NULL otherwise, and
  * the caller reads it through libpcap. libpcap must already have accepted
  * the file's header: snaplen is pcap_snapshot() of it. fd stays the
- * caller's; the mapping does not need it once made. */
+ * caller's and must stay open while pf is used (windows are mapped from
+ * it as the reading goes). The first call installs a SIGBUS handler for
+ * files that shrink under their mapping. One thread reads files: the
+ * table of mappings the handler looks at has no lock. */
 struct pcapfile *pcapfile_open(int fd, int snaplen);
 
 /* The next record: 1 with *h and *data set (valid until the next call),
