@@ -41,6 +41,13 @@ static u64 rnd(void)
 	return z ^ (z >> 31);
 }
 static u32 rn(u32 n) { return (u32)(rnd() % n); }
+/* n random bytes at p (hello randoms, session ids, key shares); returns n. */
+static size_t rnd_fill(u8 *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (u8)rnd();
+	return n;
+}
 static int pct(double p) { return (double)(rnd() % 1000000) < p * 10000.0; }
 
 /* ---- names and addresses ---- */
@@ -469,11 +476,9 @@ static size_t client_hello(u8 *p, const char *sni, int tls13)
 	u8 *h = p + 9, *x;
 	size_t o = 0;
 	h[o++] = 3, h[o++] = 3;
-	for (int i = 0; i < 32; i++)
-		h[o++] = (u8)rnd();
+	o += rnd_fill(h + o, 32);
 	h[o++] = 32;
-	for (int i = 0; i < 32; i++)
-		h[o++] = (u8)rnd();
+	o += rnd_fill(h + o, 32);
 	static const u8 cs[] = { 0, 14, 0x13, 1, 0x13, 2, 0x13, 3, 0xc0, 0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 1, 0 };
 	memcpy(h + o, cs, sizeof cs);
 	o += sizeof cs;
@@ -498,8 +503,7 @@ static size_t client_hello(u8 *p, const char *sni, int tls13)
 		static const u8 v13[] = { 0, 43, 0, 5, 4, 3, 4, 3, 3, 0, 45, 0, 2, 1, 1, 0, 51, 0, 38, 0, 36, 0, 29, 0, 32 };
 		memcpy(x + e, v13, sizeof v13);
 		e += sizeof v13;
-		for (int i = 0; i < 32; i++)
-			x[e++] = (u8)rnd();
+		e += rnd_fill(x + e, 32);
 	}
 	size_t pad = o + e + 4 < 508 ? 508 - (o + e + 4) : 0; /* padding to 512 as browsers do */
 	put16(x + e, 21), put16(x + e + 2, (u16)pad);
@@ -527,11 +531,9 @@ static size_t server_flight(struct sess *s)
 	p[o] = 2;
 	o += 4;
 	p[o++] = 3, p[o++] = 3;
-	for (int i = 0; i < 32; i++)
-		p[o++] = (u8)rnd();
+	o += rnd_fill(p + o, 32);
 	p[o++] = 32;
-	for (int i = 0; i < 32; i++)
-		p[o++] = (u8)rnd();
+	o += rnd_fill(p + o, 32);
 	p[o++] = 0x13, p[o++] = tls13 ? 1 : 0, p[o++] = 0;
 	if (!tls13)
 		p[o - 3] = 0xc0, p[o - 2] = 0x2f;
@@ -539,8 +541,7 @@ static size_t server_flight(struct sess *s)
 		static const u8 ext[] = { 0, 46, 0, 43, 0, 2, 3, 4, 0, 51, 0, 36, 0, 29, 0, 32 };
 		memcpy(p + o, ext, sizeof ext);
 		o += sizeof ext;
-		for (int i = 0; i < 32; i++)
-			p[o++] = (u8)rnd();
+		o += rnd_fill(p + o, 32);
 	} else {
 		static const u8 ext[] = { 0, 9, 0xff, 1, 0, 1, 0, 0, 23, 0, 0 };
 		memcpy(p + o, ext, sizeof ext);
@@ -573,8 +574,7 @@ static size_t server_flight(struct sess *s)
 	p[o] = 12, p[o + 1] = 0, put16(p + o + 2, 4 + 32 + 4 + 256);
 	p[o + 4] = 3, put16(p + o + 5, 29), p[o + 7] = 32;
 	o += 8;
-	for (int i = 0; i < 32; i++)
-		p[o++] = (u8)rnd();
+	o += rnd_fill(p + o, 32);
 	p[o++] = 8, p[o++] = 4, put16(p + o, 256);
 	o += 2;
 	for (int i = 0; i < 256; i++)

@@ -46,8 +46,7 @@ static struct {
 	const u8 *volatile base;
 	volatile size_t len;
 	volatile sig_atomic_t shrunk;
-	int used;
-} maps[MAPS_MAX];
+} maps[MAPS_MAX]; /* a slot is free while its base is NULL */
 static size_t page_size;
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
@@ -99,7 +98,6 @@ static int map_at(struct pcapfile *pf, u64 at, u64 size)
 	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, pf->fd, (off_t)at);
 	if (m == MAP_FAILED)
 		return -1;
-	maps[pf->slot].base = NULL;
 	if (pf->win)
 		munmap((void *)pf->win, pf->wlen);
 	pf->win = m;
@@ -131,7 +129,7 @@ struct pcapfile *pcapfile_open(int fd, int snaplen)
 	 * some pseudo-headers swapped; libpcap does all that. */
 	if ((hdr.magic != MAGIC_US && hdr.magic != MAGIC_NS) || hdr.major != 2 || hdr.minor != 4)
 		return NULL;
-	for (slot = 0; slot < MAPS_MAX && maps[slot].used; slot++)
+	for (slot = 0; slot < MAPS_MAX && maps[slot].base; slot++)
 		;
 	if (slot == MAPS_MAX || install_handler() < 0)
 		return NULL;
@@ -146,7 +144,6 @@ struct pcapfile *pcapfile_open(int fd, int snaplen)
 		free(pf);
 		return NULL;
 	}
-	maps[slot].used = 1;
 	return pf;
 }
 
@@ -255,14 +252,12 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 
 const char *pcapfile_error(const struct pcapfile *pf) { return pf->error; }
 u64 pcapfile_offset(const struct pcapfile *pf) { return pf->off; }
-u64 pcapfile_size(const struct pcapfile *pf) { return pf->size; }
 
 void pcapfile_close(struct pcapfile *pf)
 {
 	if (!pf)
 		return;
 	maps[pf->slot].base = NULL;
-	maps[pf->slot].used = 0;
 	if (pf->win)
 		munmap((void *)pf->win, pf->wlen);
 	free(pf);

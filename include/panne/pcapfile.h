@@ -30,7 +30,6 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data);
 
 const char *pcapfile_error(const struct pcapfile *pf);
 u64 pcapfile_offset(const struct pcapfile *pf); /* bytes consumed so far */
-u64 pcapfile_size(const struct pcapfile *pf);   /* the file's size when mapped */
 
 /* Unmaps; NULL is allowed. */
 void pcapfile_close(struct pcapfile *pf);

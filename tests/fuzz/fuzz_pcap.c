@@ -10,8 +10,6 @@
 #include "panne/diagnose.h"
 #include "panne/report.h"
 
-static void on_packet(void *u, const struct cap_pkt *cp) { pipeline_packet(u, cp); }
-
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	char path[64], err[512];
@@ -31,7 +29,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	}
 	fz_start();
 	g_opts.format = OUT_JSON;
-	cap_run(src, on_packet, NULL);
+	cap_run(src, pipeline_packet, NULL);
 	cap_close(src);
 	close(fd);
 	pipeline_file_end();

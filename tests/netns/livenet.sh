@@ -1,6 +1,6 @@
-# livenet.sh: sourced by tests/suites/live.sh. Builds client -> gateway ->
-# "internet" (real unbound and nginx) in network namespaces of its own, for
-# the live-capture test; the caller removes them with cleanup.
+# livenet.sh: sourced by tests/suites/live.sh and probe.sh. Builds client
+# -> gateway -> "internet" (real unbound and nginx) in network namespaces of
+# its own; the caller removes them with cleanup (netns_suite arranges it).
 ROOT=$(pwd)
 OUT=${OUT:-$ROOT/captures}
 T=$(mktemp -d)
@@ -21,6 +21,23 @@ cleanup() {
 	rm -rf /etc/netns/$C "$T"
 }
 trap 'cleanup; rm -rf "$K"' EXIT INT TERM
+
+# netns_suite NAME TOOL...: how a test suite built on this file starts:
+# skipped (exit 0) unless root, failed if a tool is missing; OUT becomes a
+# fresh directory, removed with the rest on exit.
+netns_suite() {
+	name=$1; shift
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$name: skipped: needs root for network namespaces"
+		exit 0
+	fi
+	for t in "$@"; do
+		command -v $t >/dev/null 2>&1 || { echo "$name: $t is missing (make deps installs it)"; exit 1; }
+	done
+	OUT=$(mktemp -d)
+	chmod 755 "$OUT"
+	trap 'cleanup; rm -rf "$K" "$OUT"' EXIT INT TERM
+}
 
 inC() { ip netns exec $C "$@"; }
 inG() { ip netns exec $G "$@"; }

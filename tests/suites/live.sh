@@ -9,17 +9,8 @@
 # --keep-max and says so. Root only.
 set -u
 PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-if [ "$(id -u)" -ne 0 ]; then
-	echo "live: skipped: needs root for network namespaces"
-	exit 0
-fi
-for t in unbound nginx curl tcpdump; do
-	command -v $t >/dev/null 2>&1 || { echo "live: $t is missing (make deps installs it)"; exit 1; }
-done
-OUT=$(mktemp -d)
 . tests/netns/livenet.sh
-trap 'cleanup; rm -rf "$K" "$OUT"' EXIT INT TERM
-chmod 755 "$OUT"
+netns_suite live unbound nginx curl tcpdump
 reset_world
 certs
 zones_plain; unbound_start; nginx_start

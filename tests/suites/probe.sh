@@ -11,17 +11,8 @@
 # -w) and as an unprivileged user (no capture, said so). Root only.
 set -u
 PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-if [ "$(id -u)" -ne 0 ]; then
-	echo "probe: skipped: needs root for network namespaces"
-	exit 0
-fi
-for t in unbound nginx openssl iptables python3 tcpdump setpriv; do
-	command -v $t >/dev/null 2>&1 || { echo "probe: $t is missing (make deps installs it)"; exit 1; }
-done
-OUT=$(mktemp -d)
 . tests/netns/livenet.sh
-trap 'cleanup; rm -rf "$K" "$OUT"' EXIT INT TERM
-chmod 755 "$OUT"
+netns_suite probe unbound nginx openssl iptables python3 tcpdump setpriv
 TAMPER=192.168.50.53
 FORGED=10.66.0.10
 

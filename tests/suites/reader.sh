@@ -11,14 +11,15 @@ rc=0
 n=0
 
 # Same JSON from a path and from stdin, once the path is written the same.
+# ARGS follow the file: more inputs (--merge), a filter.
 same() { # same FILE [ARGS...]
 	f=$1; shift
-	"$PANNE" -T json -A "$@" -r "$f" >"$T/path.out" 2>"$T/path.err"; a=$?
-	"$PANNE" -T json -A "$@" -r - <"$f" >"$T/stdin.out" 2>"$T/stdin.err"; b=$?
+	"$PANNE" -T json -A -r "$f" "$@" >"$T/path.out" 2>"$T/path.err"; a=$?
+	"$PANNE" -T json -A -r - "$@" <"$f" >"$T/stdin.out" 2>"$T/stdin.err"; b=$?
 	sed -e "s|\"-\"|\"$f\"|g" -e "s|(stdin)|$f|g" "$T/stdin.out" >"$T/stdin.norm"
 	sed -e "s|(stdin)|$f|g" "$T/stdin.err" >"$T/stdin.errnorm"
 	if [ "$a" != "$b" ] || ! cmp -s "$T/path.out" "$T/stdin.norm" || ! cmp -s "$T/path.err" "$T/stdin.errnorm"; then
-		echo "reader: $f: reading in place differs from libpcap (exit $a vs $b):"
+		echo "reader: $f $*: reading in place differs from libpcap (exit $a vs $b):"
 		diff "$T/path.out" "$T/stdin.norm" | head -5
 		diff "$T/path.err" "$T/stdin.errnorm" | head -5
 		rc=1
@@ -62,17 +63,8 @@ EOP
 for f in "$T"/cut*.pcap "$T"/len*.pcap "$T"/snap.pcap "$T"/ns.pcap; do same "$f"; done
 # A BPF filter runs on the records read in place as on libpcap's.
 same captures/healthy.pcap "tcp port 443 or udp"
-# Several files side by side (--merge) read in place.
-same2() {
-	"$PANNE" -T json -A --merge -r "$1" -r "$2" >"$T/m1.out" 2>&1; a=$?
-	"$PANNE" -T json -A --merge -r - -r "$2" <"$1" >"$T/m2.out" 2>&1; b=$?
-	sed -e "s|\"-\"|\"$1\"|g" -e "s|(stdin)|$1|g" "$T/m2.out" >"$T/m2.norm"
-	if [ "$a" != "$b" ] || ! cmp -s "$T/m1.out" "$T/m2.norm"; then
-		echo "reader: --merge $1 $2: reading in place differs from libpcap"; diff "$T/m1.out" "$T/m2.norm" | head -5; rc=1
-	fi
-	n=$((n + 1))
-}
-same2 captures/gateway-reject.pcap captures/uplink-drop.pcap
+# Several files side by side (--merge), the first read in place.
+same captures/gateway-reject.pcap --merge -r captures/uplink-drop.pcap
 # The damage is reported, not only matched.
 "$PANNE" -T json -r "$T/cut0.pcap" >/dev/null 2>"$T/cut0.err"
 grep -q "cut0.pcap: frame [0-9]*: damaged capture (truncated dump file; tried to read 16 header bytes, only got 3)" "$T/cut0.err" ||
