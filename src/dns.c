@@ -261,7 +261,7 @@ static void txn_end(u32 i, u64 now_us)
 	} else {
 		failed = 1; /* ICMP error */
 	}
-	findings_exchange(CAT_DNS, t->qname, &t->srv, failed);
+	findings_exchange(CAT_DNS, t->qname, &t->srv, &t->cli, t->q_us, failed);
 	txn_free(i);
 }
 

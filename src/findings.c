@@ -82,6 +82,13 @@ static size_t n_groups, cap_groups;
 static u32 *gidx;
 static size_t gidx_size;
 
+static struct exch_rec *xlog;
+static size_t n_xlog, cap_xlog;
+static u64 n_xlost;
+static struct addr *clients; /* interned client addresses */
+static u32 n_clients;
+static u32 *cidx;            /* open addressing over clients, CLIENTS_CAP * 2 slots */
+
 static struct capture_quality quality;
 static int probe_counts; /* exchanges are the probe's to count */
 struct capture_quality *findings_quality(void) { return &quality; }
@@ -107,6 +114,15 @@ void findings_reset(void)
 	gidx = NULL;
 	gidx_size = 0;
 	probe_counts = 0;
+	free(xlog);
+	xlog = NULL;
+	n_xlog = cap_xlog = 0;
+	n_xlost = 0;
+	free(clients);
+	clients = NULL;
+	n_clients = 0;
+	free(cidx);
+	cidx = NULL;
 }
 
 void finding_init(struct finding *f, int kind, const struct flow *fl, u64 ts_us, u16 file,
@@ -243,20 +259,53 @@ static struct group_stats *group_get(const char *group, int create)
 
 void findings_exchanges_by_probe(void) { probe_counts = 1; }
 
-static void exchange(int cat, const char *name, const struct addr *srv, int failed);
+static void exchange(int cat, const char *name, const struct addr *srv, const struct addr *cli,
+                     u64 ts_us, int failed);
 
-void findings_exchange(int cat, const char *name, const struct addr *srv, int failed)
+void findings_exchange(int cat, const char *name, const struct addr *srv, const struct addr *cli,
+                       u64 ts_us, int failed)
 {
 	if (!probe_counts)
-		exchange(cat, name, srv, failed);
+		exchange(cat, name, srv, cli, ts_us, failed);
 }
 
-void findings_probe_exchange(int cat, const char *name, const struct addr *srv, int failed)
+void findings_probe_exchange(int cat, const char *name, const struct addr *srv,
+                             const struct addr *cli, u64 ts_us, int failed)
 {
-	exchange(cat, name, srv, failed);
+	exchange(cat, name, srv, cli, ts_us, failed);
 }
 
-static void exchange(int cat, const char *name, const struct addr *srv, int failed)
+static u64 addr_hash(const struct addr *a)
+{
+	u64 h = 1469598103934665603ull;
+	for (size_t i = 0; i < sizeof a->b; i++)
+		h = (h ^ a->b[i]) * 1099511628211ull;
+	return h ^ a->fam;
+}
+
+/* Index + 1 of client a, interned; 0 when none or the table is full. */
+static u32 client_intern(const struct addr *a)
+{
+	if (!a || !a->fam)
+		return 0;
+	if (!cidx) {
+		cidx = xcalloc(CLIENTS_CAP * 2, sizeof *cidx);
+		clients = xcalloc(CLIENTS_CAP, sizeof *clients);
+	}
+	size_t j = addr_hash(a) & (CLIENTS_CAP * 2 - 1);
+	while (cidx[j]) {
+		if (addr_eq(&clients[cidx[j] - 1], a))
+			return cidx[j];
+		j = (j + 1) & (CLIENTS_CAP * 2 - 1);
+	}
+	if (n_clients == CLIENTS_CAP)
+		return 0;
+	clients[n_clients++] = *a;
+	return cidx[j] = n_clients;
+}
+
+static void exchange(int cat, const char *name, const struct addr *srv, const struct addr *cli,
+                     u64 ts_us, int failed)
 {
 	char group[SERVICE_KEY_LEN];
 	struct addr none = { 0 };
@@ -267,6 +316,32 @@ static void exchange(int cat, const char *name, const struct addr *srv, int fail
 	g->seen[cat]++;
 	if (failed)
 		g->failed[cat]++;
+	if (n_xlog == EXCH_LOG_CAP) {
+		n_xlost++;
+		return;
+	}
+	if (n_xlog == cap_xlog) {
+		cap_xlog = cap_xlog ? cap_xlog * 2 : 1024;
+		xlog = xrealloc(xlog, cap_xlog * sizeof *xlog);
+	}
+	struct exch_rec *x = &xlog[n_xlog++];
+	x->ts_us = ts_us;
+	x->group = (u32)(g - groups);
+	x->client = client_intern(cli);
+	x->name = name && name[0] ? names_intern(name) : 0;
+	x->cat = (u8)cat;
+	x->failed = failed != 0;
+}
+
+size_t findings_exchanges(void) { return n_xlog; }
+const struct exch_rec *findings_exchange_at(size_t i) { return i < n_xlog ? &xlog[i] : NULL; }
+u64 findings_exchange_lost(void) { return n_xlost; }
+const struct addr *findings_client(u32 idx) { return idx && idx <= n_clients ? &clients[idx - 1] : NULL; }
+
+int findings_group_index(const char *group)
+{
+	const struct group_stats *g = group_get(group, 0);
+	return g ? (int)(g - groups) : -1;
 }
 
 size_t findings_groups(void) { return n_groups; }

@@ -21,6 +21,7 @@ enum rstate { R_HEAD, R_BODY, R_CHUNK_SIZE, R_CHUNK_DATA, R_CHUNK_CRLF, R_TRAILE
 
 struct req {
 	u32 frame;
+	u64 ts_us;        /* the request's first packet */
 	u8 head;          /* HEAD request: the response has no body */
 	char method[12];
 	char uri[128];
@@ -123,7 +124,8 @@ static void response_head_done(struct flow *f, struct http_state *h, struct side
 			hstats.status_5xx++;
 			emit_5xx(f, h, r, rq);
 		}
-		findings_exchange(CAT_HTTP, host, &f->srv, r->status >= 500 && r->status <= 599);
+		findings_exchange(CAT_HTTP, host, &f->srv, &f->cli, rq && rq->ts_us ? rq->ts_us : r->ts_us,
+		                  r->status >= 500 && r->status <= 599);
 		if (rq)
 			h->qh++;
 	}
@@ -177,6 +179,7 @@ static void head_line(struct flow *f, struct http_state *h, int dir, char *ln)
 			}
 			memset(q, 0, sizeof *q);
 			q->frame = r->frame;
+			q->ts_us = r->ts_us;
 			*sp = 0;
 			snprintf(q->method, sizeof q->method, "%s", ln);
 			q->head = strcmp(ln, "HEAD") == 0;

@@ -6,6 +6,7 @@
 #include "panne/dns.h"
 #include "panne/findings.h"
 #include "panne/flow.h"
+#include "panne/hops.h"
 #include "panne/http.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
@@ -59,6 +60,7 @@ int pipeline_init(char *err, size_t errlen)
 {
 	memset(&st, 0, sizeof st);
 	findings_init();
+	hops_reset();
 	dns_init();
 	tcp_init();
 	http_init();
@@ -147,6 +149,10 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	f = flow_update(ft, &pk, &dir);
 	if (!f)
 		return;
+	/* A flow's opening packet tells how far its client is from here. */
+	if (dir == DIR_C2S && f->side[DIR_C2S].pkts == 1 && !f->picked_up &&
+	    (pk.proto == IPPROTO_UDP_ || (pk.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN))
+		hops_note_client(pk.ipver, pk.ttl);
 	if (pk.proto == IPPROTO_TCP_) {
 		st.tcp_syn += (pk.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
 		st.tcp_synack += (pk.tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK);
@@ -212,6 +218,7 @@ void pipeline_reset(void)
 	tls_reset();
 	http_reset();
 	twins_reset();
+	hops_reset();
 	findings_reset();
 	memset(&st, 0, sizeof st);
 }

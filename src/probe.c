@@ -295,7 +295,7 @@ static void dns_findings(const struct probe_target *t)
 					for (u8 i = 0; i < pa->naddr && kind < 0; i++)
 						if (addr_bogus(&pa->addr[i]))
 							kind = K_DNS_BOGUS_ANSWER;
-				findings_probe_exchange(CAT_DNS, t->name, &cfg.res[r], kind >= 0);
+				findings_probe_exchange(CAT_DNS, t->name, &cfg.res[r], NULL, pa->ts_us, kind >= 0);
 				if (kind < 0)
 					continue;
 				struct finding fd;
@@ -356,7 +356,7 @@ static void conn_findings(const struct probe_target *t)
 		const struct probe_conn *pc = &t->conn[i];
 		struct conv *c = conv_get(&pc->srv, 443, IPPROTO_TCP_, pc->cport, 0);
 		struct finding fd;
-		findings_probe_exchange(CAT_TCP, t->name, &pc->srv, pc->tcp != PT_OK);
+		findings_probe_exchange(CAT_TCP, t->name, &pc->srv, &pc->cli, pc->tcp_us, pc->tcp != PT_OK);
 		if (pc->tcp != PT_OK) {
 			int kind = pc->tcp == PT_REFUSED ? K_TCP_REFUSED : pc->tcp == PT_TIMEOUT ? K_SYN_TIMEOUT
 			           : pc->tcp == PT_UNREACH ? K_ICMP_UNREACHABLE : -1;
@@ -430,10 +430,11 @@ static void conn_findings(const struct probe_target *t)
 			}
 		}
 		if (pc->tls != PT_NONE)
-			findings_probe_exchange(CAT_TLS, t->name, &pc->srv, tls_failed);
+			findings_probe_exchange(CAT_TLS, t->name, &pc->srv, &pc->cli, pc->tls_us, tls_failed);
 		/* HTTP inside TLS: the capture cannot read it, the probe can. */
 		if (pc->http == PT_OK) {
-			findings_probe_exchange(CAT_HTTP, t->name, &pc->srv, pc->status >= 500 && pc->status <= 599);
+			findings_probe_exchange(CAT_HTTP, t->name, &pc->srv, &pc->cli, pc->http_us,
+			                        pc->status >= 500 && pc->status <= 599);
 			if (pc->status < 500 || pc->status > 599)
 				continue;
 			base(&fd, K_HTTP_5XX, t->name, &pc->cli, &pc->srv, pc->cport, 443, IPPROTO_TCP_, pc->http_us);

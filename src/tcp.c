@@ -218,7 +218,7 @@ static void emit_syn_timeout(const struct pending *p, const struct flow *f, cons
 	}
 	findings_emit(&fd);
 	/* Counted here, once we know it was a client's attempt and not a flood's. */
-	findings_exchange(CAT_TCP, id ? names_get(id) : NULL, &fd.srv, 1);
+	findings_exchange(CAT_TCP, id ? names_get(id) : NULL, &fd.srv, &p->cli, p->syn_us, 1);
 }
 
 /* Emits a server's held unanswered SYNs one by one (no flood). */
@@ -353,7 +353,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 			if (s)
 				s->completed++;
 		}
-		findings_exchange(CAT_TCP, name, &f->srv, 1);
+		findings_exchange(CAT_TCP, name, &f->srv, &f->cli, f->syn_us, 1);
 		return;
 	}
 
@@ -422,7 +422,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 		failed = !f->synack_us;
 	}
 	if (f->syn_count)
-		findings_exchange(CAT_TCP, name, &f->srv, failed);
+		findings_exchange(CAT_TCP, name, &f->srv, &f->cli, f->syn_us ? f->syn_us : f->first_us, failed);
 }
 
 void tcp_finish(u64 now_us)

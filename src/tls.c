@@ -241,7 +241,7 @@ static void count_once(struct flow *f, struct tls_state *t, int failed)
 	if (t->counted)
 		return;
 	t->counted = 1;
-	findings_exchange(CAT_TLS, f->name_id ? names_get(f->name_id) : NULL, &f->srv, failed);
+	findings_exchange(CAT_TLS, f->name_id ? names_get(f->name_id) : NULL, &f->srv, &f->cli, f->first_us, failed);
 }
 
 /* Stops parsing f: what follows cannot be read reliably (a gap in the TCP

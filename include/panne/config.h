@@ -34,5 +34,7 @@
 #define ADDRMAP_CAP 131072    /* address -> name entries learnt from DNS */
 #define CERT_CACHE_CAP 4096   /* certificate verdicts cached by hash */
 #define STR_SHOW_MAX 200      /* wire strings printed at most this long */
+#define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (24 B each) */
+#define CLIENTS_CAP 65536     /* distinct client addresses in the exchange log */
 
 #endif

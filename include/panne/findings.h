@@ -79,15 +79,20 @@ void findings_emit(struct finding *f);
 
 /* Counts one exchange (DNS transaction, TCP connection, TLS handshake,
  * HTTP response) for the group of name (or srv when name is NULL/""),
- * failed or not. Analyzers call this once per exchange when it ends. */
-void findings_exchange(int cat, const char *name, const struct addr *srv, int failed);
+ * failed or not, and logs it with its client and its start time ts_us
+ * (query, SYN, ClientHello, request) for diagnose's time, client and name
+ * reasoning. cli may be NULL. Analyzers call this once per exchange when
+ * it ends. */
+void findings_exchange(int cat, const char *name, const struct addr *srv,
+                       const struct addr *cli, u64 ts_us, int failed);
 
 /* Probe mode: exchanges are counted by the probe (one per query,
  * connection, handshake and request it made), whether or not its traffic
  * could be captured; the analyzers' findings_exchange() calls are then
  * ignored so that nothing is counted twice. */
 void findings_exchanges_by_probe(void);
-void findings_probe_exchange(int cat, const char *name, const struct addr *srv, int failed);
+void findings_probe_exchange(int cat, const char *name, const struct addr *srv,
+                             const struct addr *cli, u64 ts_us, int failed);
 
 /* Store access for diagnose and report. */
 size_t findings_count(void);
@@ -104,6 +109,24 @@ struct group_stats {
 size_t findings_groups(void);
 const struct group_stats *findings_group(size_t i);
 const struct group_stats *findings_group_find(const char *group);
+/* Index of a group in findings_group() order, or -1. */
+int findings_group_index(const char *group);
+
+/* The exchange log: every counted exchange in the order it ended, up to
+ * EXCH_LOG_CAP (then only counted: findings_exchange_lost() says how many).
+ * Clients are interned (findings_client()), names are services' ids. */
+struct exch_rec {
+	u64 ts_us;      /* start of the exchange */
+	u32 group;      /* findings_group() index */
+	u32 client;     /* findings_client() index + 1; 0 = none */
+	u32 name;       /* names_get() id; 0 = none */
+	u8 cat;         /* enum category */
+	u8 failed;
+};
+size_t findings_exchanges(void);
+const struct exch_rec *findings_exchange_at(size_t i);
+u64 findings_exchange_lost(void);
+const struct addr *findings_client(u32 idx); /* idx as in exch_rec.client; NULL for 0 */
 
 /* How far the capture itself can be trusted, set by the capture stages and
  * read by diagnose: TCP connections seen in one direction only (a missing

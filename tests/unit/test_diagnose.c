@@ -19,7 +19,7 @@ static void exchanges(int cat, const char *name, const char *srv, int seen, int 
 	struct addr a;
 	addr_parse(srv, &a);
 	for (int i = 0; i < seen; i++)
-		findings_exchange(cat, name, &a, i < failed);
+		findings_exchange(cat, name, &a, NULL, (u64)(i + 1) * 1000000u, i < failed);
 }
 
 static const struct verdict *find_v(const struct verdict *v, size_t n, const char *g)

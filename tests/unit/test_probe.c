@@ -44,10 +44,10 @@ static void probe_counts_exchanges_once(void **state)
 {
 	(void)state;
 	struct addr s = A("198.51.100.20");
-	findings_exchange(CAT_TLS, "www.netflix.com", &s, 0);
+	findings_exchange(CAT_TLS, "www.netflix.com", &s, NULL, 1, 0);
 	findings_exchanges_by_probe();
-	findings_exchange(CAT_TLS, "www.netflix.com", &s, 1); /* an analyzer's: ignored now */
-	findings_probe_exchange(CAT_HTTP, "www.netflix.com", &s, 1);
+	findings_exchange(CAT_TLS, "www.netflix.com", &s, NULL, 2, 1); /* an analyzer's: ignored now */
+	findings_probe_exchange(CAT_HTTP, "www.netflix.com", &s, NULL, 3, 1);
 	const struct group_stats *g = findings_group_find("netflix");
 	assert_non_null(g);
 	assert_int_equal(g->seen[CAT_TLS], 1);
