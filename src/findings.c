@@ -90,6 +90,7 @@ static u32 n_clients;
 static u32 *cidx;            /* open addressing over clients, CLIENTS_CAP * 2 slots */
 
 static struct capture_quality quality;
+static u32 all_checked[AC_N], all_found[AC_N];
 static int probe_counts; /* exchanges are the probe's to count */
 struct capture_quality *findings_quality(void) { return &quality; }
 
@@ -107,6 +108,8 @@ void findings_reset(void)
 	n_store = cap_store = 0;
 	n_dropped = 0;
 	memset(&quality, 0, sizeof quality);
+	memset(all_checked, 0, sizeof all_checked);
+	memset(all_found, 0, sizeof all_found);
 	free(groups);
 	groups = NULL;
 	n_groups = cap_groups = 0;
@@ -347,3 +350,35 @@ int findings_group_index(const char *group)
 size_t findings_groups(void) { return n_groups; }
 const struct group_stats *findings_group(size_t i) { return i < n_groups ? &groups[i] : NULL; }
 const struct group_stats *findings_group_find(const char *group) { return group_get(group, 0); }
+
+/* ---- attack checks ---- */
+
+const char *attack_check_name(int check, int found)
+{
+	static const char *names[AC_N][2] = {
+		{ "dns_answers_compared", "dns_injected" },
+		{ "resets_scored", "resets_forged" },
+		{ "chains_verified", "chains_intercepted" },
+		{ "servers_watched", "floods" },
+		{ "sources_watched", "scans" },
+	};
+	return check >= 0 && check < AC_N ? names[check][found != 0] : "unknown";
+}
+
+void findings_attack_check(int check, const char *name, const struct addr *srv, int found)
+{
+	if (check < 0 || check >= AC_N)
+		return;
+	all_checked[check]++;
+	all_found[check] += found != 0;
+	if ((!name || !name[0]) && (!srv || !srv->fam))
+		return;
+	char group[SERVICE_KEY_LEN];
+	struct addr none = { 0 };
+	services_group(name && name[0] ? name : NULL, srv ? srv : &none, group, sizeof group);
+	struct group_stats *g = group_get(group, 1);
+	g->checked[check]++;
+	g->found[check] += found != 0;
+}
+
+const u32 *findings_checks(int found) { return found ? all_found : all_checked; }

@@ -102,10 +102,30 @@ const struct finding *findings_get(size_t i);
 struct finding *findings_get_mut(size_t i);
 u64 findings_dropped(void); /* emitted past the cap */
 
+/* The attack checks (OUTPUT.md attack_checks): what was examined for a sign
+ * of an attack, and how much of it showed one. */
+enum attack_check {
+	AC_DNS_ANSWERS = 0, /* answers compared with the other answers to their query / checked for bogus addresses */
+	AC_RESETS,          /* resets scored against the purported sender's own packets */
+	AC_CHAINS,          /* certificate chains verified */
+	AC_FLOODS,          /* servers watched for floods (found: floods) */
+	AC_SCANS,           /* sources watched for scans (found: scans) */
+	AC_N
+};
+const char *attack_check_name(int check, int found); /* "dns_answers_compared", "dns_injected"... */
+
 struct group_stats {
 	char group[SERVICE_KEY_LEN];
 	u32 seen[CAT_N], failed[CAT_N];
+	u32 checked[AC_N], found[AC_N]; /* attack checks made on its exchanges */
 };
+
+/* Counts one attack check for the group of name (or srv), and whether it
+ * found a sign of an attack; name NULL and srv NULL count for the whole
+ * capture only. Every check counts in findings_checks() too. */
+void findings_attack_check(int check, const char *name, const struct addr *srv, int found);
+/* The whole capture's checks: arrays of AC_N. */
+const u32 *findings_checks(int found);
 size_t findings_groups(void);
 const struct group_stats *findings_group(size_t i);
 const struct group_stats *findings_group_find(const char *group);
