@@ -17,6 +17,7 @@ struct verdict {
 	json_t *reasons;        /* array of strings, owned */
 	u32 seen[CAT_N], failed[CAT_N];
 	u64 first_failure, last_failure; /* 0 if none */
+	u64 onset_us, recovery_us;       /* OUTPUT.md onset/recovery; 0 = null */
 	u32 ev[FIND_EV_MAX];
 	u8 n_ev;
 	u16 ev_file;
