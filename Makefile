@@ -19,7 +19,7 @@ OPT      ?= -O2 -g
 CFLAGS   ?=
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) -Iinclude $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
-LDLIBS   += -pthread $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lpcap -lldns -lssl -lcrypto -ljansson -lpsl)
+LDLIBS   += -pthread $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lpcap -lldns -lssl -lcrypto -ljansson -lpsl) -lm
 
 ifeq ($(SANITIZE),1)
 BUILD    ?= build/san

@@ -107,6 +107,24 @@ static void decode_inner(struct cur *c, struct packet *pk, int v6)
 	in->valid = 1;
 }
 
+/* Which TCP options a SYN or RST carries (RFC 9293 section 3.2): kinds
+ * only, each length checked against what is left. */
+static u8 tcp_options(const u8 *p, size_t n)
+{
+	struct cur o;
+	u8 seen = 0, kind, len;
+	cur_init(&o, p, n);
+	while (cur_u8(&o, &kind) == 0 && kind != 0) {
+		if (kind == 1)
+			continue;
+		if (cur_u8(&o, &len) < 0 || len < 2 || cur_skip(&o, (size_t)len - 2) < 0)
+			break;
+		seen |= kind == 2 ? TOPT_MSS : kind == 3 ? TOPT_WSCALE : kind == 4 ? TOPT_SACKOK
+		        : kind == 8 ? TOPT_TS : TOPT_OTHER;
+	}
+	return seen;
+}
+
 static int decode_l4(struct cur *c, struct packet *pk, u32 l4len)
 {
 	const u8 *hdr;
@@ -134,6 +152,8 @@ static int decode_l4(struct cur *c, struct packet *pk, u32 l4len)
 		cur_u8(&h, &flags);
 		cur_be16(&h, &pk->win);
 		pk->tcp_flags = flags;
+		if (doff > 20 && (flags & (TH_SYN | TH_RST)))
+			pk->tcp_opts = tcp_options(hdr + 20, (size_t)doff - 20);
 		cur_skip(c, doff);
 		pk->pl_wire = l4len - doff;
 		break;
@@ -207,6 +227,7 @@ static int decode_ipv4(struct cur *c, struct packet *pk)
 	pk->ipid = (u16)((h[4] << 8) | h[5]);
 	pk->ipid_valid = 1;
 	off = (u16)((h[6] << 8) | h[7]);
+	pk->df = (off & 0x4000) != 0;
 	pk->ttl = h[8];
 	pk->proto = h[9];
 	pk->src.fam = pk->dst.fam = 4;

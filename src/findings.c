@@ -37,6 +37,7 @@ static const struct kind_tok kinds[K_N] = {
 	{ K_HTTP_5XX, CAT_HTTP, "http_5xx" },
 	{ K_SNI_FILTERED, CAT_TLS, "sni_filtered" },
 	{ K_DNS_REFLECTION, CAT_DNS, "dns_reflection" },
+	{ K_SCAN, CAT_TCP, "scan" },
 };
 
 static const char *cat_names[CAT_N] = { "dns", "tcp", "tls", "http" };

@@ -298,11 +298,21 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 	}
 	sd->pkts++;
 	sd->bytes += pk->pl_wire;
-	sd->ttl_min = MIN(sd->ttl_min, pk->ttl);
-	sd->ttl_max = MAX(sd->ttl_max, pk->ttl);
-	sd->ipid_last = pk->ipid;
 	sd->last_us = pk->ts_us;
 	sd->last_frame = pk->frame;
+	/* A reset is judged against the profile; it does not join it. */
+	if (pk->proto != IPPROTO_TCP_ || !(pk->tcp_flags & TH_RST)) {
+		if (sd->prof_pkts && pk->ipid_valid) {
+			u16 d = (u16)(pk->ipid - sd->ipid_last);
+			sd->ipid_steps += d >= 1 && d <= FLOW_IPID_STEP && sd->ipid_steps < UINT16_MAX;
+		}
+		sd->ipid_zero += pk->ipid_valid && !pk->ipid && sd->ipid_zero < UINT16_MAX;
+		sd->df_pkts += pk->df;
+		sd->prof_pkts++;
+		sd->ttl_min = MIN(sd->ttl_min, pk->ttl);
+		sd->ttl_max = MAX(sd->ttl_max, pk->ttl);
+		sd->ipid_last = pk->ipid;
+	}
 	if (pk->proto != IPPROTO_TCP_)
 		return;
 	u32 end = pk->seq + pk->pl_wire + ((pk->tcp_flags & (TH_SYN | TH_FIN)) ? 1 : 0);
@@ -310,16 +320,20 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 		sd->isn = pk->seq;
 		sd->seq_valid = 1;
 		sd->seq_next = end;
+		sd->syn_opts = pk->tcp_opts;
 	} else if (!sd->seq_valid) {
 		sd->seq_valid = 1;
 		sd->isn = pk->seq;
 		sd->seq_next = end;
 	} else if (seq_gt(end, sd->seq_next)) {
 		sd->seq_next = end;
+		if (pk->pl_wire)
+			sd->adv_us = pk->ts_us;
 	}
 	if (pk->tcp_flags & TH_ACK)
 		sd->ack_last = pk->ack;
-	sd->win_last = pk->win;
+	if (!(pk->tcp_flags & TH_RST))
+		sd->win_last = pk->win;
 	if (pk->tcp_flags & TH_FIN)
 		sd->fin_frame = pk->frame;
 	if ((pk->tcp_flags & TH_RST) && !sd->rst_frame)
@@ -334,6 +348,9 @@ static void tcp_state_update(struct flow *f, int dir, const struct packet *pk)
 			f->syn_us = pk->ts_us;
 			f->syn_frame = pk->frame;
 		}
+		if (f->syn_count)
+			f->syn_gap_us = (u32)MIN(pk->ts_us - f->syn_last_us, (u64)UINT32_MAX);
+		f->syn_last_us = pk->ts_us;
 		if (f->syn_count < 255)
 			f->syn_count++;
 		if (f->syn_count <= FLOW_SYN_FRAMES)
@@ -356,6 +373,7 @@ static void tcp_state_update(struct flow *f, int dir, const struct packet *pk)
 	if (f->tcp_state == TCPS_SYNACK && dir == DIR_C2S && (fl & TH_ACK) && !(fl & TH_SYN)) {
 		f->tcp_state = TCPS_ESTABLISHED;
 		f->ack_frame = pk->frame;
+		f->ack_us = pk->ts_us;
 	}
 	if (f->tcp_state == TCPS_NONE && pk->pl_len)
 		f->tcp_state = TCPS_ESTABLISHED; /* picked up mid-stream */

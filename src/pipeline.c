@@ -53,6 +53,8 @@ static void on_flow_end(void *user, struct flow *f, int why)
 			q->backscatter++;
 		}
 		tcp_flow_end(f, file_last_us);
+	} else {
+		tcp_note_flow(f);
 	}
 }
 

@@ -37,4 +37,20 @@
 #define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (24 B each) */
 #define CLIENTS_CAP 65536     /* distinct client addresses in the exchange log */
 
+/* TCP judgement (src/tcp.c) */
+#define TCP_SERVERS_CAP 4096  /* server address+port records: TTL, RTT, floods */
+#define TCP_CLIENTS_CAP 4096  /* clients that showed two-way traffic: activity, fallbacks */
+#define TCP_SOURCES_CAP 4096  /* sources of probe-shaped connections, watched for scans */
+#define TCP_HELD_CAP 16384    /* outcomes held until a scan or flood is ruled out */
+#define TCP_HOLD_US 10000000u /* ... at most this long (capture time) when nothing else is pending */
+#define RST_FORGED_SCORE 2.5  /* a reset scoring this, from two strong signals, is forged */
+#define SYN_RTT_FACTOR 20     /* a SYN that waited this many of its server's round trips ... */
+#define SYN_RTT_MIN_US 2000000u /* ... and at least this long is unanswered */
+#define SYN_FIRST_RTO_US 3000000u /* a client retransmits a lone SYN before this */
+#define SYN_MOVED_US 30000000u /* a fallback connection within this of the SYN replaces it */
+#define FLOOD_MIN_SOURCES 20  /* distinct sources before half-open SYNs are a flood ... */
+#define FLOOD_SINGLE_SHOT 0.9 /* ... or this share of them never retransmitted (one flooding source) */
+#define SCAN_MIN_PORTS 20     /* probes of this many ports from one source are a scan */
+#define SCAN_MIN_TARGETS 20   /* ... or of this many addresses no name of the capture led to */
+
 #endif

@@ -22,6 +22,13 @@ enum dec_status {
 #define TH_ACK 0x10
 #define TH_URG 0x20
 
+/* packet.tcp_opts: TCP options present (SYN, SYN-ACK and RST only). */
+#define TOPT_MSS 0x01
+#define TOPT_WSCALE 0x02
+#define TOPT_SACKOK 0x04
+#define TOPT_TS 0x08
+#define TOPT_OTHER 0x10
+
 /* packet.frag */
 #define FRAG_NONE 0
 #define FRAG_FIRST 1 /* offset 0, more fragments follow: L4 header present, payload incomplete */
@@ -54,11 +61,13 @@ struct packet {
 	u8 frag;      /* FRAG_* */
 	u8 ipid_valid;/* IPv4 only */
 	u16 ipid;
+	u8 df;        /* IPv4 Don't Fragment bit */
 	struct addr src, dst;
 	u16 sport, dport; /* TCP/UDP ports; 0 otherwise */
 	u8 tcp_flags;
 	u32 seq, ack;     /* TCP */
 	u16 win;
+	u8 tcp_opts;      /* TOPT_* seen, read on SYN and RST segments only */
 	u8 l4_ok;         /* 1 if the whole TCP/UDP/ICMP header was captured */
 	const u8 *pl;     /* transport payload, captured bytes only */
 	u32 pl_len;       /* captured payload bytes */

@@ -34,6 +34,7 @@ enum kind {
 	K_HTTP_5XX,
 	K_SNI_FILTERED,     /* handshake cut after the ClientHello, other names work on that server */
 	K_DNS_REFLECTION,   /* many large or fragmented answers to queries nobody here sent */
+	K_SCAN,             /* one source probing many ports or addresses */
 	K_N
 };
 

@@ -29,9 +29,18 @@ EXPLAINED = {
     ("zeek-dns-notify2.pcap", "dns_timeout"): (0,
         "the capture ends less than 5 s (--dns-timeout) after the query: panne cannot know it "
         "went unanswered and says nothing, tshark counts it"),
+    ("ndpi-synscan.pcap", "tcp_syn_timeouts"): (0,
+        "an nmap SYN scan of 1 994 ports of one host from one source: panne reports one scan "
+        "finding (detail.count 1994), and a scanner's unanswered probes are not the target's "
+        "failure; tshark counts every unanswered stream"),
+    ("ndpi-synscan.pcap", "tcp_refused_streams"): (0,
+        "the 5 closed ports of the same scan: refusals of a scanner's probes are not the "
+        "target's failure either, see tcp_syn_timeouts"),
     ("zeek-nmap-vsn.pcap", "tcp_syn_timeouts"): (0,
         "the whole capture lasts 2.4 s, less than the 10 s --syn-timeout: the 8 SYNs had not "
-        "timed out when it ended"),
+        "timed out when it ended, their clients did not retry nor fall back to another address "
+        "of the same name, and their servers never answered, so no round trip tells how long "
+        "is too long"),
     ("zeek-tcp-syn.pcap", "tcp_syn_timeouts"): (0,
         "a single-packet capture: the SYN had no time to be answered"),
     ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "frames"): (0,
