@@ -235,13 +235,13 @@ static struct source *source_get(const struct addr *a, int create)
 static const struct source *source_find(const struct addr *a) { return source_get(a, 0); }
 
 /* An attack check counted for the group of name/a when that group exists
- * (it had exchanges or findings) or the check found something; otherwise
- * for the capture only, so that no group is made of a check alone. */
+ * (it had exchanges), otherwise for the capture only, so that no group is
+ * made of a check alone (a scanned host is no service of the capture). */
 static void attack_check(int check, const char *name, const struct addr *a, int found)
 {
 	char g[SERVICE_KEY_LEN];
 	services_group(name && name[0] ? name : NULL, a, g, sizeof g);
-	if (found || findings_group_find(g))
+	if (findings_group_find(g))
 		findings_attack_check(check, name, a, found);
 	else
 		findings_attack_check(check, NULL, NULL, found);
@@ -814,6 +814,7 @@ static int held_decide(struct held *h, u64 now_us, int final)
 		findings_exchange(CAT_TCP, name, &h->srv, &h->cli, h->syn_us, 0);
 		return 1;
 	case HK_REFUSED:
+		findings_attack_check(AC_RESETS, name, &h->srv, h->fd->kind == K_RST_INJECTION);
 		findings_emit(h->fd);
 		free(h->fd);
 		h->fd = NULL;
@@ -944,14 +945,10 @@ static void emit_scan(const struct source *so)
 	finding_init(&fd, K_SCAN, NULL, so->first_us, so->file, so->ev[0]);
 	for (u8 i = 1; i < so->nev; i++)
 		finding_add_ev(&fd, so->ev[i]);
-	/* Filed under its one target, whose failure it is not (diagnose reads it
-	 * as an attack check); a scan of many addresses has no one server. */
+	/* The source's finding, filed under no target: a scanned host's
+	 * silence is not its failure (the target is in the detail). */
 	fd.cli = so->a;
 	fd.proto = IPPROTO_TCP_;
-	if (!so->multi) {
-		fd.srv = so->target;
-		finding_set_name(&fd, name_by(0, &so->target));
-	}
 	fd.origin = (u8)hops_place(so->a.fam, so->ttl, -1, &why);
 	json_object_set_new(fd.detail, "count", json_integer(so->syns));
 	json_object_set_new(fd.detail, "ports", json_integer(map_count(so->portmap)));
@@ -1027,7 +1024,8 @@ static void note_half_open(const struct flow *f, u64 now_us)
 
 /* The SYN was answered by a reset before any SYN-ACK: refused, unless the
  * reset is scored forged (the server's SYN-ACK after it, or its packet not
- * the server's). The finding is made here; the caller emits or holds it. */
+ * the server's). The finding is made here; the caller emits or holds it,
+ * and counts the reset as scored when it emits it. */
 static struct finding *make_refused(struct flow *f, const char *name)
 {
 	struct finding *fd = xmalloc(sizeof *fd);
@@ -1059,7 +1057,6 @@ static struct finding *make_refused(struct flow *f, const char *name)
 	v.rtt_us = s ? s->rtt_us : 0;
 	v.late_synack = (u8)late_synack;
 	int forged = rst_score(&v, d, &reason);
-	findings_attack_check(AC_RESETS, name, &f->srv, forged);
 	int origin = hops_place(f->cli.fam, f->rst_ttl, sh, &why);
 	if (forged && (origin == O_SERVER || origin == O_UNKNOWN)) {
 		origin = O_ONPATH;
@@ -1174,6 +1171,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 			hold(HK_REFUSED, f, now_us, fd);
 			return;
 		}
+		findings_attack_check(AC_RESETS, name, &f->srv, fd->kind == K_RST_INJECTION);
 		findings_emit(fd);
 		free(fd);
 		findings_exchange(CAT_TCP, name, &f->srv, &f->cli, f->syn_us, 1);
@@ -1225,8 +1223,8 @@ void tcp_finish(u64 now_us)
 				so->scan = 1;
 			if (so->scan) {
 				emit_scan(so);
-				findings_attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target),
-				                      so->multi ? NULL : &so->target, 1);
+				attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target),
+				             so->multi ? NULL : &so->target, 1);
 			} else {
 				findings_attack_check(AC_SCANS, NULL, NULL, 0);
 			}
