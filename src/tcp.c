@@ -150,6 +150,8 @@ static u32 map_count(const u64 *map)
 	u32 bits = 0, m = MAP_WORDS * 64;
 	for (int i = 0; i < MAP_WORDS; i++)
 		bits += (u32)__builtin_popcountll(map[i]);
+	if (bits < 128) /* collisions are rare: and ports below 1024 never collide */
+		return bits;
 	if (bits >= m)
 		return m * 8;
 	return (u32)(-(double)m * log(1.0 - (double)bits / m) + 0.5);
@@ -945,10 +947,15 @@ static void emit_scan(const struct source *so)
 	finding_init(&fd, K_SCAN, NULL, so->first_us, so->file, so->ev[0]);
 	for (u8 i = 1; i < so->nev; i++)
 		finding_add_ev(&fd, so->ev[i]);
-	/* The source's finding, filed under no target: a scanned host's
-	 * silence is not its failure (the target is in the detail). */
+	/* Filed under its one target, whose failure it is not: diagnose reads
+	 * it as an attack check, not as a failed exchange. A scan of many
+	 * addresses is filed under none. */
 	fd.cli = so->a;
 	fd.proto = IPPROTO_TCP_;
+	if (!so->multi) {
+		fd.srv = so->target;
+		finding_set_name(&fd, name_by(0, &so->target));
+	}
 	fd.origin = (u8)hops_place(so->a.fam, so->ttl, -1, &why);
 	json_object_set_new(fd.detail, "count", json_integer(so->syns));
 	json_object_set_new(fd.detail, "ports", json_integer(map_count(so->portmap)));
@@ -1223,8 +1230,8 @@ void tcp_finish(u64 now_us)
 				so->scan = 1;
 			if (so->scan) {
 				emit_scan(so);
-				attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target),
-				             so->multi ? NULL : &so->target, 1);
+				findings_attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target),
+				                      so->multi ? NULL : &so->target, 1);
 			} else {
 				findings_attack_check(AC_SCANS, NULL, NULL, 0);
 			}

@@ -1,8 +1,11 @@
-/* \summary: tcp: refused with its origin from the TTL, syn_timeout only
- * once due, resets by sender, injected resets, floods, and the flow table's
- * bounds under many flows. */
+/* \summary: tcp: origins placed from the capture point (servers near and
+ * far, the capture on or beyond the clients' link, per family), resets
+ * scored with each signal, unanswered SYNs by each rule, floods with the
+ * client's starved connection, scans and backscatter as nobody's failure,
+ * and the flow table's bounds under many flows. */
 #include "testutil.h"
 #include "panne/flow.h"
+#include "panne/hops.h"
 
 #define C "192.168.1.10"
 #define S "198.51.100.10"
@@ -82,7 +85,9 @@ static void reset_sender_is_told_apart(void **s)
 	t_tcp(&f, S, 443, C, 40006, 905, 101, TH_RST, NULL, 0, 57);
 	t_feed(&f, T0 + 500);
 	established(40008, 57);
-	t_tcp(&f, C, 40008, S, 443, 101, 905, TH_RST, NULL, 0, 40); /* claims the client, 24 hops away */
+	/* claims the client, 24 hops away, and sets DF where the client never does */
+	t_tcp(&f, C, 40008, S, 443, 101, 905, TH_RST, NULL, 0, 40);
+	f.b[14 + 6] = 0x40;
 	t_feed(&f, T0 + 600);
 	pipeline_file_end();
 	assert_int_equal(t_count(K_RST), 1);
@@ -126,6 +131,405 @@ static void many_half_open_from_many_sources_is_one_flood(void **s)
 	assert_int_equal(t_count(K_SYN_FLOOD), 1);
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 0);
 	assert_int_equal(json_integer_value(json_object_get(t_find(K_SYN_FLOOD, 0)->detail, "count")), 600);
+}
+
+
+/* ---- packets with the IP fields resets are scored on ---- */
+
+/* A TCP segment with its IP ID and DF bit set as given. */
+static void seg(struct tframe *f, const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 ack, u8 flags,
+                const void *pl, u32 n, u8 ttl, u16 ipid, int df)
+{
+	t_tcp(f, src, sp, dst, dp, seq, ack, flags, pl, n, ttl);
+	put16(f->b + 14 + 4, ipid);
+	f->b[14 + 6] = df ? 0x40 : 0;
+}
+
+static void feed_seg(const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 ack, u8 flags, const void *pl,
+                     u32 n, u8 ttl, u16 ipid, int df, u64 at)
+{
+	struct tframe f;
+	seg(&f, src, sp, dst, dp, seq, ack, flags, pl, n, ttl, ipid, df);
+	t_feed(&f, at);
+}
+
+/* A connection of client cli to srv:443 whose server is srv_ttl away, as
+ * Linux sends: DF on every packet, the SYN-ACK's IP ID 0, then a counter
+ * from 1000 (its last data packet has ID 1002). The handshake's round trip
+ * is 20 ms; the client's request (10 bytes) ends at t + 50 ms and the
+ * server's three data segments follow; the client's sequence is 111 after. */
+static void linux_conn(const char *cli, u16 cp, const char *srv, u8 cli_ttl, u8 srv_ttl, u64 t)
+{
+	feed_seg(cli, cp, srv, 443, 100, 0, TH_SYN, NULL, 0, cli_ttl, 7000, 1, t);
+	feed_seg(srv, 443, cli, cp, 900, 101, TH_SYN | TH_ACK, NULL, 0, srv_ttl, 0, 1, t + 20000);
+	feed_seg(cli, cp, srv, 443, 101, 901, TH_ACK, NULL, 0, cli_ttl, 7001, 1, t + 20100);
+	feed_seg(cli, cp, srv, 443, 101, 901, TH_ACK | TH_PSH, "GET /x\r\n\r\n", 10, cli_ttl, 7002, 1, t + 50000);
+	for (u32 i = 0; i < 3; i++)
+		feed_seg(srv, 443, cli, cp, 901 + 100 * i, 111, TH_ACK, "0123456789", 10, srv_ttl, (u16)(1000 + i), 1,
+		         t + 70000 + i * 100);
+}
+
+static const char *signal_of(const struct finding *f, const char *name)
+{
+	return json_string_value(json_object_get(json_object_get(f->detail, "signals"), name));
+}
+
+static const char *rule_of(const struct finding *f)
+{
+	return json_string_value(json_object_get(f->detail, "rule"));
+}
+
+/* ---- where a reset comes from, counted from the capture point ---- */
+
+static void reset_place_holds_for_near_and_far_servers(void **s)
+{
+	(void)s;
+	/* 1 router away: the gateway's own reset (hop 0) is local, not the
+	 * server's with a hop of slack. */
+	linux_conn(C, 41000, S, 64, 63, T0);
+	feed_seg(S, 443, C, 41000, 931, 111, TH_RST, NULL, 0, 64, 0, 1, T0 + 100000);
+	/* 20 routers away: a reset from 2 hops is on the path, one from 20 the
+	 * server's own, whatever the addresses. */
+	linux_conn(C, 41001, "203.0.113.7", 64, 44, T0 + 200000);
+	feed_seg("203.0.113.7", 443, C, 41001, 931, 111, TH_RST, NULL, 0, 62, 0, 1, T0 + 300000);
+	linux_conn(C, 41002, "203.0.113.7", 64, 44, T0 + 400000);
+	feed_seg("203.0.113.7", 443, C, 41002, 931, 111, TH_RST, NULL, 0, 44, 1003, 1, T0 + 500000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_RST), 3);
+	assert_int_equal(t_count(K_RST_INJECTION), 0);
+	assert_int_equal(t_find(K_RST, 0)->origin, O_LOCAL);
+	assert_int_equal(t_find(K_RST, 1)->origin, O_ONPATH);
+	assert_int_equal(t_find(K_RST, 2)->origin, O_SERVER);
+	assert_int_equal(findings_checks(0)[AC_RESETS], 3);
+	assert_int_equal(findings_checks(1)[AC_RESETS], 0);
+}
+
+static void capture_beyond_the_clients_is_learnt(void **s)
+{
+	(void)s;
+	/* The capture is one router from the clients (their packets arrive
+	 * with 63): a reset at their distance is local, and the reason says the
+	 * capture is not on their link; the server is 4 hops away. */
+	linux_conn(C, 41010, S, 63, 60, T0);
+	linux_conn(C, 41011, S, 63, 60, T0 + 100000);
+	feed_seg(S, 443, C, 41010, 931, 111, TH_RST, NULL, 0, 63, 0, 1, T0 + 300000);
+	feed_seg(S, 443, C, 41011, 931, 111, TH_RST, NULL, 0, 62, 0, 1, T0 + 300100);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_RST), 2);
+	const struct finding *a = t_find(K_RST, 0), *b = t_find(K_RST, 1);
+	assert_int_equal(a->origin, O_LOCAL);
+	assert_non_null(strstr(json_string_value(json_object_get(a->detail, "origin_reason")), "not on their link"));
+	assert_int_equal(b->origin, O_ONPATH);
+}
+
+static void hop_zero_is_learnt_per_family_and_from_real_clients(void **s)
+{
+	const char *why;
+	(void)s;
+	/* Nothing learnt: assumed, and the sentence says so. */
+	assert_int_equal(hops_lan(4), -1);
+	assert_int_equal(hops_place(4, 64, -1, &why), O_LOCAL);
+	assert_non_null(strstr(why, "assumed"));
+	/* A scanner's randomized TTLs teach nothing... */
+	for (u8 t = 37; t < 60; t++)
+		hops_note_client(4, t);
+	assert_int_equal(hops_lan(4), -1);
+	/* ... clients that completed an exchange do, per family. */
+	hops_note_confirmed(4, 64);
+	hops_note_confirmed(6, 63);
+	assert_int_equal(hops_lan(4), 0);
+	assert_int_equal(hops_lan(6), 1);
+	assert_int_equal(hops_place(6, 63, 10, &why), O_LOCAL);
+	assert_int_equal(hops_place(4, 63, 10, &why), O_ONPATH);
+	assert_int_equal(hops_place(4, 54, 10, &why), O_SERVER);
+	assert_int_equal(hops_place(4, 60, -1, &why), O_UNKNOWN);
+}
+
+/* ---- reset scoring ---- */
+
+static void ttl_and_ip_id_together_make_an_injection(void **s)
+{
+	(void)s;
+	linux_conn(C, 41020, S, 64, 57, T0);
+	/* 12 hops where the server is 7, IP ID off its counter, DF kept. */
+	feed_seg(S, 443, C, 41020, 931, 111, TH_RST, NULL, 0, 52, 31337, 1, T0 + 100000);
+	pipeline_file_end();
+	const struct finding *r = t_find(K_RST_INJECTION, 0);
+	assert_non_null(r);
+	assert_int_equal(r->origin, O_ONPATH);
+	assert_non_null(strstr(signal_of(r, "ttl"), "12 hops"));
+	assert_non_null(strstr(signal_of(r, "ip_id"), "does not continue"));
+	assert_non_null(strstr(signal_of(r, "df"), "as every packet"));
+	assert_true(json_real_value(json_object_get(r->detail, "score")) >= 2.5);
+	assert_int_equal(findings_checks(1)[AC_RESETS], 1);
+}
+
+static void one_signal_alone_is_no_injection(void **s)
+{
+	(void)s;
+	linux_conn(C, 41030, S, 64, 57, T0);
+	/* TTL off, but the IP ID continues the server's counter, DF as its own. */
+	feed_seg(S, 443, C, 41030, 931, 111, TH_RST, NULL, 0, 52, 1003, 1, T0 + 100000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_RST_INJECTION), 0);
+	const struct finding *r = t_find(K_RST, 0);
+	assert_non_null(r);
+	assert_non_null(strstr(signal_of(r, "ip_id"), "continues"));
+	assert_true(json_real_value(json_object_get(r->detail, "score")) < 2.5);
+}
+
+static void data_after_the_reset_is_conclusive(void **s)
+{
+	(void)s;
+	linux_conn(C, 41040, S, 64, 57, T0);
+	/* Everything matches, yet the server's data keeps coming. */
+	feed_seg(S, 443, C, 41040, 1201, 111, TH_RST, NULL, 0, 57, 1003, 1, T0 + 100000);
+	for (u32 i = 0; i < 2; i++)
+		feed_seg(S, 443, C, 41040, 1201 + 10 * i, 111, TH_ACK, "0123456789", 10, 57, (u16)(1004 + i), 1,
+		         T0 + 100100 + i);
+	pipeline_file_end();
+	const struct finding *r = t_find(K_RST_INJECTION, 0);
+	assert_non_null(r);
+	assert_non_null(signal_of(r, "data_after"));
+	assert_string_equal(json_string_value(json_object_get(r->detail, "reason")),
+	                    "data from the same side kept flowing after the reset");
+}
+
+static void resets_stepping_through_the_window_and_too_soon(void **s)
+{
+	(void)s;
+	/* Three resets with distinct sequence numbers and a TTL 7 hops off,
+	 * though their IP IDs continue the server's counter: the burst makes
+	 * the second signal. One such reset alone is no injection (below). */
+	linux_conn(C, 41050, S, 64, 57, T0);
+	for (u32 i = 0; i < 3; i++)
+		feed_seg(S, 443, C, 41050, 931 + 5000 * i, 111, TH_RST, NULL, 0, 50, (u16)(1003 + i), 1,
+		         T0 + 100000 + i);
+	linux_conn(C, 41052, S, 64, 57, T0);
+	feed_seg(S, 443, C, 41052, 931, 111, TH_RST, NULL, 0, 50, 1003, 1, T0 + 100000);
+	/* A reset acknowledging the client's request 0.1 ms after it, where the
+	 * server's round trip is 20 ms, with a foreign IP ID. */
+	feed_seg(C, 41051, S, 443, 100, 0, TH_SYN, NULL, 0, 64, 7000, 1, T0 + 200000);
+	feed_seg(S, 443, C, 41051, 900, 101, TH_SYN | TH_ACK, NULL, 0, 57, 0, 1, T0 + 220000);
+	feed_seg(C, 41051, S, 443, 101, 901, TH_ACK, NULL, 0, 64, 7001, 1, T0 + 220100);
+	feed_seg(S, 443, C, 41051, 901, 101, TH_ACK, "hello12345", 10, 57, 2000, 1, T0 + 230000);
+	feed_seg(S, 443, C, 41051, 911, 101, TH_ACK, "hello12345", 10, 57, 2001, 1, T0 + 230100);
+	feed_seg(S, 443, C, 41051, 921, 101, TH_ACK, NULL, 0, 57, 2002, 1, T0 + 230200);
+	feed_seg(C, 41051, S, 443, 101, 921, TH_ACK | TH_PSH, "GET /x\r\n\r\n", 10, 64, 7002, 1, T0 + 300000);
+	feed_seg(S, 443, C, 41051, 921, 111, TH_RST | TH_ACK, NULL, 0, 57, 555, 1, T0 + 300100);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_RST_INJECTION), 2);
+	const struct finding *burst = t_find(K_RST_INJECTION, 0), *soon = t_find(K_RST_INJECTION, 1);
+	assert_int_equal(burst->cport, 41050);
+	assert_non_null(strstr(signal_of(burst, "burst"), "3 distinct sequence numbers"));
+	assert_int_equal(soon->cport, 41051);
+	assert_non_null(strstr(signal_of(soon, "timing"), "sooner than the round trip"));
+	assert_int_equal(t_count(K_RST), 1);
+	assert_int_equal(t_find(K_RST, 0)->cport, 41052);
+}
+
+static void local_firewall_reset_is_local_not_forged(void **s)
+{
+	(void)s;
+	/* The gateway rejects with a reset as Linux makes it: its own TTL, ID 0
+	 * with DF, window 0. Nearer than the server, and a stack's packet. */
+	linux_conn(C, 41060, S, 64, 57, T0);
+	feed_seg(S, 443, C, 41060, 931, 111, TH_RST, NULL, 0, 64, 0, 1, T0 + 100000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_RST_INJECTION), 0);
+	assert_int_equal(t_find(K_RST, 0)->origin, O_LOCAL);
+}
+
+static void synack_after_the_refusal_is_conclusive(void **s)
+{
+	(void)s;
+	feed_seg(C, 41070, S, 443, 100, 0, TH_SYN, NULL, 0, 64, 1, 1, T0);
+	feed_seg(S, 443, C, 41070, 0, 101, TH_RST | TH_ACK, NULL, 0, 60, 0, 1, T0 + 1000);
+	feed_seg(S, 443, C, 41070, 900, 101, TH_SYN | TH_ACK, NULL, 0, 57, 0, 1, T0 + 20000);
+	pipeline_file_end();
+	const struct finding *r = t_find(K_RST_INJECTION, 0);
+	assert_non_null(r);
+	assert_non_null(signal_of(r, "synack_after"));
+	assert_int_equal(t_count(K_TCP_REFUSED), 0);
+}
+
+/* ---- unanswered SYNs at capture end ---- */
+
+/* The capture's last packet, from a host that plays no part. */
+static void end_at(u64 at)
+{
+	struct tframe f;
+	t_udp(&f, "192.168.1.99", 5000, "192.0.2.1", 9, "x", 1, 64);
+	t_feed(&f, at);
+}
+
+static void client_that_retried_and_went_on_gave_up(void **s)
+{
+	struct tframe f;
+	(void)s;
+	syn(41080, S, T0);
+	syn(41080, S, T0 + 1000000);
+	syn(41080, S, T0 + 3000000);
+	/* 6 s after its last SYN (which would have come 4 s later), the client
+	 * is busy elsewhere; the capture ends before --syn-timeout. */
+	t_udp(&f, C, 5353, "192.0.2.53", 53, "q", 1, 64);
+	t_feed(&f, T0 + 9000000);
+	t_udp(&f, "192.0.2.53", 53, C, 5353, "a", 1, 60);
+	t_feed(&f, T0 + 9010000);
+	end_at(T0 + 9500000);
+	pipeline_file_end();
+	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
+	assert_non_null(t);
+	assert_string_equal(rule_of(t), "gave_up");
+	assert_int_equal(json_integer_value(json_object_get(t->detail, "retries")), 2);
+}
+
+static void fallback_to_another_address_of_the_name_gave_up(void **s)
+{
+	struct tframe f;
+	u8 b[512];
+	const char *addrs[] = { "198.51.100.10", "198.51.100.11" };
+	(void)s;
+	u32 n = t_dns(b, 7, 0, 0, "www.example.com", 1, NULL, 0);
+	t_udp(&f, C, 5300, "192.0.2.53", 53, b, n, 64);
+	t_feed(&f, T0);
+	n = t_dns(b, 7, 1, 0, "www.example.com", 1, addrs, 2);
+	t_udp(&f, "192.0.2.53", 53, C, 5300, b, n, 60);
+	t_feed(&f, T0 + 10000);
+	/* The first address never answers; 250 ms later the second does, and
+	 * the client does not come back to the first. */
+	syn(41090, "198.51.100.10", T0 + 20000);
+	feed_seg(C, 41091, "198.51.100.11", 443, 100, 0, TH_SYN, NULL, 0, 64, 1, 1, T0 + 270000);
+	feed_seg("198.51.100.11", 443, C, 41091, 900, 101, TH_SYN | TH_ACK, NULL, 0, 57, 0, 1, T0 + 290000);
+	feed_seg(C, 41091, "198.51.100.11", 443, 101, 901, TH_ACK, NULL, 0, 64, 2, 1, T0 + 290100);
+	end_at(T0 + 2000000);
+	pipeline_file_end();
+	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
+	assert_non_null(t);
+	assert_string_equal(rule_of(t), "gave_up");
+	assert_string_equal(json_string_value(json_object_get(t->detail, "moved_to")), "198.51.100.11");
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
+}
+
+static void many_round_trips_of_silence_is_unanswered(void **s)
+{
+	(void)s;
+	/* The server answers another connection in 20 ms... */
+	linux_conn("192.168.1.11", 41100, S, 64, 57, T0);
+	/* ... this SYN waits 2.5 s without an answer (a second one 0.5 s
+	 * before the end is too recent to say). */
+	syn(41101, S, T0 + 1000000);
+	syn(41102, S, T0 + 3000000);
+	end_at(T0 + 3500000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
+	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
+	assert_string_equal(rule_of(t), "rtt");
+	assert_int_equal(t->cport, 41101);
+}
+
+/* ---- floods, scans, backscatter ---- */
+
+static void flood_stays_one_and_the_clients_starved_syn_is_reported(void **s)
+{
+	struct tframe f;
+	char src[32];
+	(void)s;
+	/* The client worked with the server before the flood. */
+	linux_conn(C, 41110, S, 64, 57, T0);
+	for (int i = 0; i < 600; i++) {
+		snprintf(src, sizeof src, "10.%d.%d.1", i / 250, i % 250);
+		t_tcp(&f, src, (u16)(1024 + i), S, 443, (u32)i, 0, TH_SYN, NULL, 0, 64);
+		t_feed(&f, T0 + 1000000 + (u64)i * 1000);
+	}
+	/* Its own connection during the flood: retried, never answered. */
+	syn(41111, S, T0 + 1200000);
+	syn(41111, S, T0 + 2200000);
+	syn(41111, S, T0 + 4200000);
+	end_at(T0 + 60000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SYN_FLOOD), 1);
+	const struct finding *fl = t_find(K_SYN_FLOOD, 0);
+	assert_true(json_integer_value(json_object_get(fl->detail, "count")) >= 600);
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
+	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
+	assert_int_equal(t->cport, 41111);
+	assert_int_equal(json_integer_value(json_object_get(t->detail, "flood")), fl->frame);
+	assert_int_equal(t->origin, fl->origin);
+	assert_int_equal(findings_checks(1)[AC_FLOODS], 1);
+}
+
+static void vertical_scan_is_one_finding_and_nobodys_failure(void **s)
+{
+	struct tframe f;
+	(void)s;
+	for (u16 p = 1; p <= 40; p++) {
+		t_tcp(&f, C, 50000, S, p, 100 + p, 0, TH_SYN, NULL, 0, 64);
+		t_feed(&f, T0 + p * 1000u);
+		if (p % 10 == 0) { /* a closed port */
+			t_tcp(&f, S, p, C, 50000, 0, 101 + p, TH_RST | TH_ACK, NULL, 0, 57);
+			t_feed(&f, T0 + p * 1000u + 500);
+		}
+	}
+	end_at(T0 + 30000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SCAN), 1);
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 0);
+	assert_int_equal(t_count(K_TCP_REFUSED), 0);
+	const struct finding *sc = t_find(K_SCAN, 0);
+	assert_int_equal(json_integer_value(json_object_get(sc->detail, "count")), 40);
+	assert_int_equal(json_integer_value(json_object_get(sc->detail, "ports")), 40);
+	assert_int_equal(json_integer_value(json_object_get(sc->detail, "targets")), 1);
+	assert_string_equal(json_string_value(json_object_get(sc->detail, "source")), C);
+	const struct group_stats *g = findings_group_find(S);
+	assert_true(!g || g->failed[CAT_TCP] == 0);
+	assert_int_equal(findings_checks(1)[AC_SCANS], 1);
+}
+
+static void horizontal_scan_and_an_outage_told_apart(void **s)
+{
+	struct tframe f;
+	char dst[32];
+	(void)s;
+	/* One source tries port 22 on 30 addresses once each. */
+	for (int i = 0; i < 30; i++) {
+		snprintf(dst, sizeof dst, "203.0.113.%d", i + 1);
+		t_tcp(&f, "192.168.1.66", 50001, dst, 22, (u32)i, 0, TH_SYN, NULL, 0, 64);
+		t_feed(&f, T0 + (u64)i * 1000);
+	}
+	/* Another client's 25 connections during an outage: each retried. */
+	for (int i = 0; i < 25; i++) {
+		snprintf(dst, sizeof dst, "198.51.100.%d", i + 100);
+		for (int r = 0; r < 3; r++) {
+			t_tcp(&f, C, (u16)(42000 + i), dst, 443, 7, 0, TH_SYN, NULL, 0, 64);
+			t_feed(&f, T0 + 100000 + (u64)i * 1000 + (u64)r * 1000000);
+		}
+	}
+	end_at(T0 + 30000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SCAN), 1);
+	assert_string_equal(json_string_value(json_object_get(t_find(K_SCAN, 0)->detail, "source")), "192.168.1.66");
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 25);
+	for (size_t i = 0; i < 25; i++)
+		assert_string_equal(t_find(K_SYN_TIMEOUT, (int)i)->cli.b[3] == 10 ? "ok" : "bad", "ok");
+}
+
+static void backscatter_fails_nobody(void **s)
+{
+	struct tframe f;
+	char src[32];
+	(void)s;
+	/* SYN-ACKs and resets toward a LAN host that sent no SYN. */
+	for (int i = 0; i < 50; i++) {
+		snprintf(src, sizeof src, "203.0.113.%d", i + 1);
+		t_tcp(&f, src, 80, C, (u16)(30000 + i), 5, 1000, i % 2 ? TH_RST | TH_ACK : TH_SYN | TH_ACK, NULL, 0, 50);
+		t_feed(&f, T0 + (u64)i * 1000);
+	}
+	end_at(T0 + 30000000);
+	pipeline_file_end();
+	assert_int_equal(findings_count(), 0);
+	for (size_t i = 0; i < findings_groups(); i++)
+		assert_int_equal(findings_group(i)->failed[CAT_TCP], 0);
 }
 
 static int ends;
@@ -176,6 +580,22 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reset_sender_is_told_apart, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(reset_with_data_still_flowing_is_injected, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(many_half_open_from_many_sources_is_one_flood, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(reset_place_holds_for_near_and_far_servers, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(capture_beyond_the_clients_is_learnt, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(hop_zero_is_learnt_per_family_and_from_real_clients, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(ttl_and_ip_id_together_make_an_injection, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(one_signal_alone_is_no_injection, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(data_after_the_reset_is_conclusive, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(resets_stepping_through_the_window_and_too_soon, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(local_firewall_reset_is_local_not_forged, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(synack_after_the_refusal_is_conclusive, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(client_that_retried_and_went_on_gave_up, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(fallback_to_another_address_of_the_name_gave_up, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(many_round_trips_of_silence_is_unanswered, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(flood_stays_one_and_the_clients_starved_syn_is_reported, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(vertical_scan_is_one_finding_and_nobodys_failure, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(horizontal_scan_and_an_outage_told_apart, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(backscatter_fails_nobody, t_setup, t_teardown),
 		cmocka_unit_test(flow_table_stays_bounded_and_evicts_oldest),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
