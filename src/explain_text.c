@@ -601,7 +601,7 @@ const struct explain_entry explain_table[] = {
 	  "See panne-findings(7); the verdict rules are in panne(8), ATTRIBUTION.\n" },
 	{ "scan", "tcp", "tcp",
 	  "One source probing many ports or addresses.",
-	  "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == SOURCE",
+	  "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == ADDRESS",
 	  "scan (tcp): One source probing many ports or addresses.\n"
 	  "\n"
 	  "On the wire\n"
@@ -630,11 +630,11 @@ const struct explain_entry explain_table[] = {
 	  "\n"
 	  "What to check next\n"
 	  "  See what the source did, port by port:\n"
-	  "    tshark -r FILE -q -z 'conv,tcp' -Y 'ip.src == SOURCE'\n"
+	  "    tshark -r FILE -q -z 'conv,tcp' -Y 'ip.src == ADDRESS'\n"
 	  "  Find the device by its MAC address (eth.src) if it is on your network.\n"
 	  "\n"
 	  "Wireshark display filter\n"
-	  "    tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == SOURCE\n"
+	  "    tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == ADDRESS\n"
 	  "\n"
 	  "Detail: count, ports, targets, source, target, port_range, open, refused,\n"
 	  "  unanswered, duration_s, origin_reason.\n"

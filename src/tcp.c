@@ -1042,7 +1042,7 @@ static struct finding *make_refused(struct flow *f, const char *name)
 	u8 exp = s ? s->ttl : 0;
 	int sh = exp ? hops_of(exp) : -1;
 	int late_synack = f->synack_us && f->synack_frame > f->rst_frame;
-	json_t *d = json_object();
+	json_t *d = json_object(), *scored = json_object();
 
 	memset(&v, 0, sizeof v);
 	v.fam = f->cli.fam;
@@ -1063,7 +1063,7 @@ static struct finding *make_refused(struct flow *f, const char *name)
 	v.lag_of = "the SYN it answers";
 	v.rtt_us = s ? s->rtt_us : 0;
 	v.late_synack = (u8)late_synack;
-	int forged = rst_score(&v, d, &reason);
+	int forged = rst_score(&v, scored, &reason);
 	int origin = hops_place(f->cli.fam, f->rst_ttl, sh, &why);
 	if (forged && (origin == O_SERVER || origin == O_UNKNOWN)) {
 		origin = O_ONPATH;
@@ -1088,6 +1088,8 @@ static struct finding *make_refused(struct flow *f, const char *name)
 	json_object_set_new(d, "hops", json_integer(hops_of(f->rst_ttl)));
 	json_object_set_new(d, "origin_reason", json_string(why));
 	json_object_set_new(d, "syn_retries", json_integer(f->syn_count - 1));
+	json_object_update(d, scored); /* the signals last: the kind's own facts first */
+	json_decref(scored);
 	f->reported = 1;
 	return fd;
 }
@@ -1099,9 +1101,9 @@ static int judge_reset(struct flow *f, const char *name)
 {
 	struct rst_view v;
 	const char *reason, *why;
-	json_t *d = json_object();
+	json_t *d = json_object(), *scored = json_object();
 	rst_view_of(f, &v);
-	int forged = rst_score(&v, d, &reason);
+	int forged = rst_score(&v, scored, &reason);
 	findings_attack_check(AC_RESETS, name, &f->srv, forged);
 
 	u32 fin = 0;
@@ -1110,6 +1112,7 @@ static int judge_reset(struct flow *f, const char *name)
 			fin = f->side[i].fin_frame;
 	if (!forged && ((fin && fin < f->rst_frame) || f->rst_dir == DIR_C2S)) {
 		json_decref(d);
+		json_decref(scored);
 		f->reported = 1;
 		return 0;
 	}
@@ -1137,11 +1140,13 @@ static int judge_reset(struct flow *f, const char *name)
 	json_object_set_new(d, "ttl", json_integer(f->rst_ttl));
 	json_object_set_new(d, "expected_ttl", ttl_or_null(exp));
 	json_object_set_new(d, "after_bytes", json_integer((json_int_t)f->side[DIR_S2C].bytes));
-	json_object_set_new(d, "origin_reason", json_string(why));
 	if (reason)
 		json_object_set_new(d, "reason", json_string(reason));
 	if (f->post_rst_data)
 		json_object_set_new(d, "data_after_reset", json_integer(f->post_rst_data));
+	json_object_set_new(d, "origin_reason", json_string(why));
+	json_object_update(d, scored); /* the signals last: the kind's own facts first */
+	json_decref(scored);
 	findings_emit(&fd);
 	f->reported = 1;
 	return f->rst_dir == DIR_S2C || forged;
