@@ -95,6 +95,12 @@ static int scan_suspect(const struct source *so);
 
 static struct server *srv;
 static struct client *cli_tab;
+/* The last completed connections of every client: a client's other
+ * family has another address, so a fallback to it is found here. */
+#define RECENT 64
+static struct done recent[RECENT];
+static struct addr recent_cli[RECENT];
+static u32 nrecent;
 static struct source *src_tab;
 static struct heldq held, kept; /* held: in flow-end order; kept: until capture end */
 
@@ -125,6 +131,7 @@ void tcp_reset(void)
 	src_tab = NULL;
 	heldq_free(&held);
 	heldq_free(&kept);
+	nrecent = 0;
 }
 
 static u32 addr_key(const struct addr *a, u16 port)
@@ -292,6 +299,9 @@ static void client_done(const struct flow *f, u64 synack_us)
 	d->name_id = f->name_id ? f->name_id : services_name_of_addr(&f->srv);
 	d->syn_us = f->syn_us;
 	d->synack_us = synack_us;
+	recent[nrecent % RECENT] = *d;
+	recent_cli[nrecent % RECENT] = f->cli;
+	nrecent++;
 }
 
 /* ---- per packet ---- */
@@ -697,28 +707,36 @@ static const char *unanswered_rule(const struct held *h, const struct server *s,
 	}
 	const struct client *c = client_get(&h->cli, 0);
 	u32 name = h->name_id ? h->name_id : services_name_of_addr(&h->srv);
-	if (c) {
-		/* A fallback: the same client reached the same name on the same
-		 * port at another address (or family) after this SYN, and this
-		 * one stopped. */
-		for (u8 i = 0; name && i < c->nring; i++) {
-			const struct done *d = &c->ring[i];
-			if (d->sport != h->sport || d->name_id != name || addr_eq(&d->srv, &h->srv) || d->syn_us < h->syn_us ||
-			    d->synack_us < h->syn_last_us || d->synack_us > h->syn_us + SYN_MOVED_US)
-				continue;
-			char a[ADDR_STRLEN];
-			json_object_set_new(detail, "moved_to", json_string(addr_fmt(&d->srv, a)));
-			*when = d->synack_us;
+	/* A fallback: the same client reached the same name on the same port
+	 * at another address after this SYN, and this one stopped; or, in the
+	 * other family (the client's other address), right after it, as happy
+	 * eyeballs do. */
+	for (u32 i = 0; name && i < MIN(nrecent, (u32)RECENT); i++) {
+		const struct done *d = &recent[i];
+		int same = addr_eq(&recent_cli[i], &h->cli);
+		if (d->sport != h->sport || d->name_id != name || addr_eq(&d->srv, &h->srv) || d->syn_us < h->syn_us ||
+		    d->synack_us < h->syn_last_us || d->synack_us > h->syn_us + SYN_MOVED_US)
+			continue;
+		if (!same && (recent_cli[i].fam == h->cli.fam || d->syn_us > h->syn_us + SYN_FALLBACK_US))
+			continue;
+		char a[ADDR_STRLEN];
+		json_object_set_new(detail, "moved_to", json_string(addr_fmt(&d->srv, a)));
+		*when = d->synack_us;
+		return "gave_up";
+	}
+	/* Retried, then its retransmissions stopped: the next would have come
+	 * by now (twice the last interval, as backoff doubles it). */
+	if (h->syn_count >= 2 && h->syn_gap_us) {
+		u64 next = h->syn_last_us + 2ull * h->syn_gap_us + 500000u;
+		if (now_us > next) {
+			*when = next;
 			return "gave_up";
 		}
-		/* Retried, then stopped while the client went on with other traffic. */
-		if (h->syn_count >= 2 && h->syn_gap_us) {
-			u64 next = h->syn_last_us + 2ull * h->syn_gap_us + 500000u;
-			if (c->last_us > next) {
-				*when = next;
-				return "gave_up";
-			}
-		}
+	}
+	/* One SYN, never retransmitted, and the client went on with other traffic. */
+	if (c && h->syn_count == 1 && c->last_us > h->syn_us + SYN_FIRST_RTO_US) {
+		*when = h->syn_us + SYN_FIRST_RTO_US;
+		return "gave_up";
 	}
 	if (s && s->rtt_us) {
 		u64 wait = MAX((u64)s->rtt_us * SYN_RTT_FACTOR, (u64)SYN_RTT_MIN_US);
@@ -1259,6 +1277,7 @@ void tcp_finish(u64 now_us)
 		held_decide(&kept.v[i], now_us, 1);
 	heldq_free(&held);
 	heldq_free(&kept);
+	nrecent = 0;
 	memset(srv, 0, TCP_SERVERS_CAP * sizeof *srv);
 	free(cli_tab);
 	cli_tab = NULL;

@@ -48,6 +48,7 @@
 #define SYN_RTT_MIN_US 2000000u /* ... and at least this long is unanswered */
 #define SYN_FIRST_RTO_US 3000000u /* a client retransmits a lone SYN before this */
 #define SYN_MOVED_US 30000000u /* a fallback connection within this of the SYN replaces it */
+#define SYN_FALLBACK_US 2000000u /* ... started this soon after it, in the other family */
 #define FLOOD_MIN_SOURCES 20  /* distinct sources before half-open SYNs are a flood ... */
 #define FLOOD_SINGLE_SHOT 0.9 /* ... or this share of them never retransmitted (one flooding source) */
 #define SCAN_MIN_PORTS 20     /* probes of this many ports from one source are a scan */

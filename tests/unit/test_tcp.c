@@ -411,6 +411,89 @@ static void fallback_to_another_address_of_the_name_gave_up(void **s)
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
 }
 
+static void retransmissions_that_stopped_gave_up(void **s)
+{
+	(void)s;
+	/* SYNs at 0, 1 and 3 s: the next was due by 7 s. The capture goes on
+	 * to 8 s without it (a second client's SYNs at 5 and 6 s, whose next
+	 * is due by 8 s + 0.5 s of margin, are not judged). */
+	syn(41085, S, T0);
+	syn(41085, S, T0 + 1000000);
+	syn(41085, S, T0 + 3000000);
+	feed_seg("192.168.1.12", 41086, S, 443, 5, 0, TH_SYN, NULL, 0, 64, 1, 1, T0 + 5000000);
+	feed_seg("192.168.1.12", 41086, S, 443, 5, 0, TH_SYN, NULL, 0, 64, 1, 1, T0 + 6000000);
+	end_at(T0 + 8000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
+	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
+	assert_int_equal(t->cport, 41085);
+	assert_string_equal(rule_of(t), "gave_up");
+}
+
+/* An IPv6 TCP segment over Ethernet. */
+static void tcp6(const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 ack, u8 flags, u8 hl, u64 at)
+{
+	struct tframe f;
+	memset(f.b, 0, 74);
+	put16(f.b + 12, 0x86dd);
+	u8 *ip = f.b + 14;
+	ip[0] = 0x60;
+	put16(ip + 4, 20);
+	ip[6] = 6;
+	ip[7] = hl;
+	inet_pton(AF_INET6, src, ip + 8);
+	inet_pton(AF_INET6, dst, ip + 24);
+	u8 *t = ip + 40;
+	put16(t, sp);
+	put16(t + 2, dp);
+	put32(t + 4, seq);
+	put32(t + 8, ack);
+	t[12] = 5 << 4;
+	t[13] = flags;
+	put16(t + 14, 65535);
+	f.n = 74;
+	t_feed(&f, at);
+}
+
+static void fallback_to_the_other_family_gave_up(void **s)
+{
+	struct tframe f;
+	u8 b[512];
+	const char *addrs[] = { "198.51.100.12" };
+	(void)s;
+	/* The name's A answer, then its AAAA answer (built by hand). */
+	u32 n = t_dns(b, 8, 0, 0, "www.example.net", 1, NULL, 0);
+	t_udp(&f, C, 5301, "192.0.2.53", 53, b, n, 64);
+	t_feed(&f, T0 - 2000);
+	n = t_dns(b, 9, 0, 0, "www.example.net", 28, NULL, 0);
+	t_udp(&f, C, 5302, "192.0.2.53", 53, b, n, 64);
+	t_feed(&f, T0 - 1000);
+	n = t_dns(b, 8, 1, 0, "www.example.net", 1, addrs, 1);
+	t_udp(&f, "192.0.2.53", 53, C, 5301, b, n, 60);
+	t_feed(&f, T0);
+	n = t_dns(b, 9, 1, 0, "www.example.net", 28, NULL, 0);
+	put16(b + 6, 1);
+	u8 rr[] = { 0xc0, 12, 0, 28, 0, 1, 0, 0, 1, 44, 0, 16 };
+	memcpy(b + n, rr, sizeof rr);
+	inet_pton(AF_INET6, "2001:db8:100::12", b + n + sizeof rr);
+	n += sizeof rr + 16;
+	t_udp(&f, "192.0.2.53", 53, C, 5302, b, n, 60);
+	t_feed(&f, T0 + 1000);
+	/* Its IPv6 address tries the AAAA, never answered; 250 ms later its
+	 * IPv4 address reaches the A, and the IPv6 SYN is not sent again. */
+	tcp6("2001:db8:50::10", 41120, "2001:db8:100::12", 443, 7, 0, TH_SYN, 64, T0 + 10000);
+	feed_seg(C, 41121, "198.51.100.12", 443, 100, 0, TH_SYN, NULL, 0, 64, 1, 1, T0 + 260000);
+	feed_seg("198.51.100.12", 443, C, 41121, 900, 101, TH_SYN | TH_ACK, NULL, 0, 57, 0, 1, T0 + 280000);
+	feed_seg(C, 41121, "198.51.100.12", 443, 101, 901, TH_ACK, NULL, 0, 64, 2, 1, T0 + 280100);
+	end_at(T0 + 2000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
+	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
+	assert_int_equal(t->cli.fam, 6);
+	assert_string_equal(rule_of(t), "gave_up");
+	assert_string_equal(json_string_value(json_object_get(t->detail, "moved_to")), "198.51.100.12");
+}
+
 static void many_round_trips_of_silence_is_unanswered(void **s)
 {
 	(void)s;
@@ -591,6 +674,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(synack_after_the_refusal_is_conclusive, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(client_that_retried_and_went_on_gave_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(fallback_to_another_address_of_the_name_gave_up, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(retransmissions_that_stopped_gave_up, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(fallback_to_the_other_family_gave_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(many_round_trips_of_silence_is_unanswered, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(flood_stays_one_and_the_clients_starved_syn_is_reported, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(vertical_scan_is_one_finding_and_nobodys_failure, t_setup, t_teardown),
