@@ -302,13 +302,16 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 	sd->last_frame = pk->frame;
 	/* A reset is judged against the profile; it does not join it. */
 	if (pk->proto != IPPROTO_TCP_ || !(pk->tcp_flags & TH_RST)) {
-		if (sd->prof_pkts && pk->ipid_valid) {
-			u16 d = (u16)(pk->ipid - sd->ipid_last);
-			sd->ipid_steps += d >= 1 && d <= FLOW_IPID_STEP && sd->ipid_steps < UINT16_MAX;
+		/* The counters stop together, so that their ratios hold. */
+		if (sd->prof_pkts < UINT16_MAX) {
+			if (sd->prof_pkts && pk->ipid_valid) {
+				u16 d = (u16)(pk->ipid - sd->ipid_last);
+				sd->ipid_steps += d >= 1 && d <= FLOW_IPID_STEP;
+			}
+			sd->ipid_zero += pk->ipid_valid && !pk->ipid;
+			sd->df_pkts += pk->df;
+			sd->prof_pkts++;
 		}
-		sd->ipid_zero += pk->ipid_valid && !pk->ipid && sd->ipid_zero < UINT16_MAX;
-		sd->df_pkts += pk->df;
-		sd->prof_pkts++;
 		sd->ttl_min = MIN(sd->ttl_min, pk->ttl);
 		sd->ttl_max = MAX(sd->ttl_max, pk->ttl);
 		sd->ipid_last = pk->ipid;
@@ -327,8 +330,8 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 		sd->seq_next = end;
 	} else if (seq_gt(end, sd->seq_next)) {
 		sd->seq_next = end;
-		if (pk->pl_wire)
-			sd->adv_us = pk->ts_us;
+		if (pk->pl_wire && pk->ts_us >= f->first_us && pk->ts_us - f->first_us < UINT32_MAX - 1)
+			sd->adv_off = (u32)(pk->ts_us - f->first_us) + 1;
 	}
 	if (pk->tcp_flags & TH_ACK)
 		sd->ack_last = pk->ack;
@@ -348,9 +351,10 @@ static void tcp_state_update(struct flow *f, int dir, const struct packet *pk)
 			f->syn_us = pk->ts_us;
 			f->syn_frame = pk->frame;
 		}
-		if (f->syn_count)
-			f->syn_gap_us = (u32)MIN(pk->ts_us - f->syn_last_us, (u64)UINT32_MAX);
-		f->syn_last_us = pk->ts_us;
+		if (f->syn_count && pk->ts_us >= flow_syn_last_us(f))
+			f->syn_gap_us = (u32)MIN(pk->ts_us - flow_syn_last_us(f), (u64)UINT32_MAX);
+		if (f->syn_us && pk->ts_us >= f->syn_us)
+			f->syn_last_off = (u32)MIN(pk->ts_us - f->syn_us, (u64)UINT32_MAX);
 		if (f->syn_count < 255)
 			f->syn_count++;
 		if (f->syn_count <= FLOW_SYN_FRAMES)
@@ -373,7 +377,8 @@ static void tcp_state_update(struct flow *f, int dir, const struct packet *pk)
 	if (f->tcp_state == TCPS_SYNACK && dir == DIR_C2S && (fl & TH_ACK) && !(fl & TH_SYN)) {
 		f->tcp_state = TCPS_ESTABLISHED;
 		f->ack_frame = pk->frame;
-		f->ack_us = pk->ts_us;
+		if (f->synack_us && pk->ts_us >= f->synack_us)
+			f->cli_rtt_us = (u32)MIN(pk->ts_us - f->synack_us, (u64)UINT32_MAX);
 	}
 	if (f->tcp_state == TCPS_NONE && pk->pl_len)
 		f->tcp_state = TCPS_ESTABLISHED; /* picked up mid-stream */

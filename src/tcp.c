@@ -64,12 +64,23 @@ struct source {
 	u32 probes, open, refused, unanswered; /* ... that ended with no data either way */
 	u32 real;            /* ... that carried data */
 	u64 portmap[MAP_WORDS], addrmap[MAP_WORDS], unnamedmap[MAP_WORDS];
+	u32 nports, nunnamed;  /* distinct ports and unnamed addresses (exact while few) */
 	struct addr target;  /* the first target; multi when others followed */
 	u16 port_lo, port_hi;
 	u32 ev[FIND_EV_MAX];
 	u8 nev;
 	u16 file;
 	u64 first_us, last_us;
+};
+
+/* A source's first SYN, until a second one (see source_syn). */
+#define FIRST_CAP 4096
+struct first_syn {
+	struct addr a, dst;
+	u16 dport, file;
+	u8 ttl;
+	u32 frame, name_id;
+	u64 ts;
 };
 
 /* An outcome held until a scan or a flood is ruled out. */
@@ -95,6 +106,7 @@ static int scan_suspect(const struct source *so);
 
 static struct server *srv;
 static struct client *cli_tab;
+static struct first_syn *first_tab;
 /* The last completed connections of every client: a client's other
  * family has another address, so a fallback to it is found here. */
 #define RECENT 64
@@ -129,6 +141,8 @@ void tcp_reset(void)
 	cli_tab = NULL;
 	free(src_tab);
 	src_tab = NULL;
+	free(first_tab);
+	first_tab = NULL;
 	heldq_free(&held);
 	heldq_free(&kept);
 	nrecent = 0;
@@ -331,8 +345,8 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 			}
 		}
 		if (pk->frame == f->synack_frame && f->syn_us) {
-			u64 rtt = pk->ts_us - f->syn_last_us;
-			if (s && f->syn_last_us <= pk->ts_us && (!s->rtt_us || rtt < s->rtt_us))
+			u64 rtt = pk->ts_us - flow_syn_last_us(f);
+			if (s && flow_syn_last_us(f) <= pk->ts_us && (!s->rtt_us || rtt < s->rtt_us))
 				s->rtt_us = (u32)MIN(rtt, (u64)UINT32_MAX);
 			client_done(f, pk->ts_us);
 		}
@@ -349,24 +363,23 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 			f->rst_ipid_valid = pk->ipid_valid;
 			f->rst_df = pk->df;
 			f->rst_opts = pk->tcp_opts;
-			f->rst_flags = fl;
 			f->rst_win = pk->win;
-			f->rst_ack = pk->ack;
 			f->rst_prev_ipid = own->ipid_last;
 			f->rst_prev_ipid_ok = own->prof_pkts && own->ipid_valid;
 			f->rst_prev_win = own->win_last;
 			/* It acknowledges the other side's latest data: how soon after it? */
-			f->rst_lag_us = (fl & TH_ACK) && other->adv_us && pk->ack == other->seq_next &&
-			                pk->ts_us >= other->adv_us ? pk->ts_us - other->adv_us : UINT64_MAX;
+			u64 adv = flow_adv_us(f, !dir);
+			f->rst_lag_us = (fl & TH_ACK) && adv && pk->ack == other->seq_next && pk->ts_us >= adv
+			                        ? (u32)MIN(pk->ts_us - adv, (u64)UINT32_MAX - 1) : UINT32_MAX;
 			f->rst_nseq = 1;
-			f->rst_seqs[0] = pk->seq;
 		} else if (dir == f->rst_dir && pk->frame != f->rst_frame) {
-			int known = 0;
-			f->rst_more++;
-			for (u8 i = 0; i < f->rst_nseq; i++)
-				known |= f->rst_seqs[i] == pk->seq;
-			if (!known && f->rst_nseq < FLOW_RST_SEQS)
-				f->rst_seqs[f->rst_nseq++] = pk->seq;
+			f->rst_more += f->rst_more < UINT16_MAX;
+			/* A third distinct number is counted when it differs from both kept. */
+			if (pk->seq != f->rst_seq && (f->rst_nseq == 1 || pk->seq != f->rst_seq2) && f->rst_nseq < 255) {
+				if (f->rst_nseq == 1)
+					f->rst_seq2 = pk->seq;
+				f->rst_nseq++;
+			}
 		}
 		return;
 	}
@@ -596,12 +609,12 @@ static void rst_view_of(const struct flow *f, struct rst_view *v)
 	v->prev_win = f->rst_prev_win;
 	v->nseq = f->rst_nseq;
 	v->more = f->rst_more;
-	v->lag_us = f->rst_lag_us;
+	v->lag_us = f->rst_lag_us == UINT32_MAX ? UINT64_MAX : f->rst_lag_us;
 	v->lag_of = f->rst_dir == DIR_S2C ? "the client's data it acknowledges" : "the server's data it acknowledges";
-	if (f->rst_dir == DIR_S2C && f->synack_us && f->syn_last_us && f->synack_us >= f->syn_last_us)
-		v->rtt_us = (u32)MIN(f->synack_us - f->syn_last_us, (u64)UINT32_MAX);
-	else if (f->rst_dir == DIR_C2S && f->ack_us && f->synack_us && f->ack_us >= f->synack_us)
-		v->rtt_us = (u32)MIN(f->ack_us - f->synack_us, (u64)UINT32_MAX);
+	if (f->rst_dir == DIR_S2C && f->synack_us && f->syn_us && f->synack_us >= flow_syn_last_us(f))
+		v->rtt_us = (u32)MIN(f->synack_us - flow_syn_last_us(f), (u64)UINT32_MAX);
+	else if (f->rst_dir == DIR_C2S)
+		v->rtt_us = f->cli_rtt_us;
 	v->data_after = f->post_rst_data;
 }
 
@@ -684,7 +697,7 @@ static void held_fill(struct held *h, int what, const struct flow *f, u64 now_us
 	h->file = f->file;
 	h->syn_count = f->syn_count;
 	h->syn_us = f->syn_us;
-	h->syn_last_us = f->syn_last_us ? f->syn_last_us : f->syn_us;
+	h->syn_last_us = flow_syn_last_us(f);
 	h->syn_gap_us = f->syn_gap_us;
 	h->end_us = now_us;
 	h->name_id = f->name_id;
@@ -892,41 +905,71 @@ static void hold(int what, const struct flow *f, u64 now_us, struct finding *fd)
 
 /* ---- scans ---- */
 
-/* A client's first SYN of a connection: what it probes. Many ports make
- * a scan at once; many addresses no name led to, once most of those
+/* One SYN of a source: what it probes. */
+static void source_add(struct source *so, const struct addr *dst, u16 dport, int named, u64 ts, u16 file, u8 ttl,
+                       u32 frame)
+{
+	if (!so->syns++) {
+		so->first_us = ts;
+		so->file = file;
+		so->target = *dst;
+		so->ttl = ttl;
+		so->port_lo = so->port_hi = dport;
+	}
+	so->last_us = MAX(so->last_us, ts);
+	so->port_lo = MIN(so->port_lo, dport);
+	so->port_hi = MAX(so->port_hi, dport);
+	if (!addr_eq(&so->target, dst))
+		so->multi = 1;
+	if (so->nev < FIND_EV_MAX)
+		so->ev[so->nev++] = frame;
+	so->nports += map_set(so->portmap, dport * 2654435761u);
+	u32 ah = addr_key(dst, 0);
+	map_set(so->addrmap, ah);
+	/* An address a name of the capture led to is a destination, not a target. */
+	if (!named)
+		so->nunnamed += map_set(so->unnamedmap, ah);
+	if (!so->scan && so->nports >= SCAN_MIN_PORTS)
+		so->scan = 1;
+}
+
+static int named(u32 name_id, const struct addr *a) { return name_id || services_name_of_addr(a); }
+
+/* A client's first SYN of a connection. A source's first SYN waits in a
+ * direct-mapped cache until a second one makes it worth a record: a
+ * flood's spoofed sources, one SYN each, never get one. Many ports make a
+ * scan at once; many addresses no name led to, once most of those
  * connections ended with no data. */
 static void source_syn(const struct flow *f, const struct packet *pk)
 {
-	struct source *so = source_get(&f->cli, 1);
-	if (!so)
-		return;
-	if (!so->syns++) {
-		so->first_us = pk->ts_us;
-		so->file = pk->file;
-		so->target = f->srv;
-		so->ttl = pk->ttl;
-		so->port_lo = so->port_hi = f->sport;
+	struct source *so = source_get(&f->cli, 0);
+	if (!so) {
+		if (!first_tab)
+			first_tab = xcalloc(FIRST_CAP, sizeof *first_tab);
+		struct first_syn *e = &first_tab[addr_key(&f->cli, 2) & (FIRST_CAP - 1)];
+		if (!e->frame || !addr_eq(&e->a, &f->cli)) {
+			e->a = f->cli;
+			e->dst = f->srv;
+			e->dport = f->sport;
+			e->file = pk->file;
+			e->ttl = pk->ttl;
+			e->frame = pk->frame;
+			e->ts = pk->ts_us;
+			e->name_id = f->name_id;
+			return;
+		}
+		so = source_get(&f->cli, 1);
+		if (!so)
+			return;
+		source_add(so, &e->dst, e->dport, named(e->name_id, &e->dst), e->ts, e->file, e->ttl, e->frame);
+		e->frame = 0;
 	}
-	so->last_us = MAX(so->last_us, pk->ts_us);
-	so->port_lo = MIN(so->port_lo, f->sport);
-	so->port_hi = MAX(so->port_hi, f->sport);
-	if (!addr_eq(&so->target, &f->srv))
-		so->multi = 1;
-	if (so->nev < FIND_EV_MAX)
-		so->ev[so->nev++] = pk->frame;
-	map_set(so->portmap, f->sport * 2654435761u);
-	u32 ah = addr_key(&f->srv, 0);
-	map_set(so->addrmap, ah);
-	/* An address a name of the capture led to is a destination, not a target. */
-	if (!f->name_id && !services_name_of_addr(&f->srv))
-		map_set(so->unnamedmap, ah);
-	if (!so->scan && map_count(so->portmap) >= SCAN_MIN_PORTS)
-		so->scan = 1;
+	source_add(so, &f->srv, f->sport, named(f->name_id, &f->srv), pk->ts_us, pk->file, pk->ttl, pk->frame);
 }
 
 static int horizontal_scan(const struct source *so)
 {
-	return map_count(so->unnamedmap) >= SCAN_MIN_TARGETS && so->probes >= SCAN_MIN_TARGETS &&
+	return so->nunnamed >= SCAN_MIN_TARGETS && so->probes >= SCAN_MIN_TARGETS &&
 	       so->real * 2 <= so->probes;
 }
 
@@ -934,7 +977,7 @@ static int horizontal_scan(const struct source *so)
 static int scan_suspect(const struct source *so)
 {
 	return so && !so->scan &&
-	       (map_count(so->portmap) * 2 >= SCAN_MIN_PORTS || map_count(so->unnamedmap) * 2 >= SCAN_MIN_TARGETS);
+	       (so->nports * 2 >= SCAN_MIN_PORTS || so->nunnamed * 2 >= SCAN_MIN_TARGETS);
 }
 
 /* How a connection of the source ended: a probe (no data either way:
@@ -1077,7 +1120,7 @@ static struct finding *make_refused(struct flow *f, const char *name)
 	}
 	v.nseq = f->rst_nseq;
 	v.more = f->rst_more;
-	v.lag_us = f->rst_us >= f->syn_last_us && f->syn_last_us ? f->rst_us - f->syn_last_us : UINT64_MAX;
+	v.lag_us = f->syn_us && f->rst_us >= flow_syn_last_us(f) ? f->rst_us - flow_syn_last_us(f) : UINT64_MAX;
 	v.lag_of = "the SYN it answers";
 	v.rtt_us = s ? s->rtt_us : 0;
 	v.late_synack = (u8)late_synack;
@@ -1283,4 +1326,6 @@ void tcp_finish(u64 now_us)
 	cli_tab = NULL;
 	free(src_tab);
 	src_tab = NULL;
+	free(first_tab);
+	first_tab = NULL;
 }

@@ -21,33 +21,32 @@ enum tcp_state {
 
 #define FLOW_SYN_FRAMES 4
 #define FLOW_IPID_STEP 64 /* an IP ID this far after the previous one continues a counter */
-#define FLOW_RST_SEQS 4   /* distinct sequence numbers kept of one side's resets */
 
 enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER };
 
 /* The profile of a side is made of its packets other than resets, so that
  * a reset can be scored against what its purported sender sent before. */
 struct flow_side {
-	u32 pkts;
 	u64 bytes;       /* payload bytes */
-	u8 ttl_first;    /* TTL/hop limit of the first packet from this side */
-	u8 ttl_min, ttl_max;
-	u8 ipid_valid;
-	u16 ipid_first, ipid_last;
-	u16 ipid_steps;  /* packets whose IP ID followed the previous one by 1..FLOW_IPID_STEP */
-	u16 ipid_zero;   /* packets with IP ID 0 */
-	u32 df_pkts;     /* IPv4 packets with Don't Fragment */
-	u32 prof_pkts;   /* packets in the profile (resets excluded) */
-	u8 syn_opts;     /* TOPT_* of its SYN or SYN-ACK */
-	u64 adv_us;      /* when seq_next last advanced with data */
-	u8 seq_valid;
+	u64 last_us;     /* last packet from this side */
+	u32 pkts;
 	u32 isn;         /* initial sequence number (SYN or first seen) */
 	u32 seq_next;    /* highest seq + len seen from this side */
 	u32 ack_last;    /* last ack from this side */
-	u16 win_last;
-	u64 last_us;     /* last packet from this side */
 	u32 last_frame;
 	u32 fin_frame, rst_frame; /* 0 if none */
+	u32 adv_off;     /* when seq_next last advanced with data: us after first_us + 1; 0 none */
+	u16 win_last;
+	u16 ipid_first, ipid_last;
+	u16 prof_pkts;   /* packets in the profile (resets excluded; it stops at 65535) */
+	u16 ipid_steps;  /* ... whose IP ID followed the previous one by 1..FLOW_IPID_STEP */
+	u16 ipid_zero;   /* ... with IP ID 0 */
+	u16 df_pkts;     /* ... IPv4 with Don't Fragment */
+	u8 ttl_first;    /* TTL/hop limit of the first packet from this side */
+	u8 ttl_min, ttl_max;
+	u8 ipid_valid;
+	u8 seq_valid;
+	u8 syn_opts;     /* TOPT_* of its SYN or SYN-ACK */
 };
 
 struct flow {
@@ -63,12 +62,14 @@ struct flow {
 	u8 picked_up;       /* TCP seen without its SYN */
 	u8 syn_count;       /* SYNs from the client (1 + retransmissions) */
 	u8 reported;        /* the tcp analyzer already emitted its finding */
+	u8 icmp_seen;       /* an ICMP error quoted this flow */
+	u8 in_closed;       /* on the closed list (private to flow.c) */
 	u16 file;
 	u64 first_us, last_us;
 	u64 syn_us, synack_us; /* first SYN, first SYN-ACK; 0 if none */
-	u64 syn_last_us;    /* the client's last SYN (retransmissions included) */
+	u32 syn_last_off;   /* the client's last SYN (retransmissions included): us after syn_us */
 	u32 syn_gap_us;     /* between its last two SYNs; 0 with one */
-	u64 ack_us;         /* the client's ACK of the SYN-ACK; 0 if none */
+	u32 cli_rtt_us;     /* SYN-ACK -> the client's ACK of it; 0 if none */
 	u32 first_frame;
 	u32 syn_frame, synack_frame, ack_frame; /* 0 if none */
 	u32 syn_frames[FLOW_SYN_FRAMES]; /* the client's SYNs, retransmissions included */
@@ -80,26 +81,29 @@ struct flow {
 	u32 rst_frame, rst_seq;
 	u64 rst_us;
 	u32 post_rst_data; /* data segments from the reset's sender after it */
-	u8 rst_df, rst_opts, rst_flags;
+	u8 rst_df, rst_opts, rst_prev_ipid_ok;
+	u8 rst_nseq;        /* distinct sequence numbers among the sender's resets (1, 2, 3: more) */
 	u16 rst_win;
 	u16 rst_prev_ipid;  /* IP ID of the sender's last packet before the reset */
-	u8 rst_prev_ipid_ok;
 	u16 rst_prev_win;   /* the sender's window before the reset */
-	u32 rst_ack;
-	u64 rst_lag_us;     /* reset - the other side's data it acknowledges; UINT64_MAX if none */
-	u8 rst_nseq;        /* distinct sequence numbers among the sender's resets */
-	u32 rst_seqs[FLOW_RST_SEQS];
-	u32 rst_more;       /* resets from the same side after the first */
-	u8 icmp_seen;      /* an ICMP error quoted this flow */
+	u16 rst_more;       /* resets from the same side after the first (saturating) */
+	u32 rst_seq2;       /* a second sequence number among them */
+	u32 rst_lag_us;     /* reset - the other side's data it acknowledges; UINT32_MAX if none */
 	struct flow_side side[2]; /* indexed by DIR_* */
 	u32 name_id;        /* services name: SNI, Host or DNS map; 0 unknown */
 	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */
 	/* table links (LRU or closed list), private to flow.c */
 	u32 lru_prev, lru_next;
 	u64 lru_us;         /* when it last moved to the LRU head */
-	u8 in_closed;       /* on the closed list */
 	u64 closed_us;      /* when it closed */
 };
+
+/* The client's last SYN, and when a side's data last advanced (0: none). */
+static inline u64 flow_syn_last_us(const struct flow *f) { return f->syn_us ? f->syn_us + f->syn_last_off : 0; }
+static inline u64 flow_adv_us(const struct flow *f, int dir)
+{
+	return f->side[dir].adv_off ? f->first_us + f->side[dir].adv_off - 1 : 0;
+}
 
 struct flow_table;
 
