@@ -71,6 +71,12 @@ put("decode", "icmp", b"\x01" + eth + bytes([0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 
     + b"\x03\x03\x00\x00\x00\x00\x00\x00" + ip + b"\x13\x88\x00\x35\x00\x08\x00\x00")
 put("decode", "ipv6-frag", b"\x01" + b"\x00" * 12 + b"\x86\xdd" + bytes([0x60, 0, 0, 0, 0, 16, 44, 64]) + b"\x20\x01" + b"\x00" * 14
     + b"\x20\x01" + b"\x00" * 13 + b"\x02" + bytes([17, 0, 0, 1, 0, 0, 0, 1]) + b"\x13\x88\x00\x35\x00\x08\x00\x00")
+# A SYN with every option kind panne notes, and one whose last option's
+# length runs past the header.
+opts = b"\x02\x04\x05\xb4\x01\x03\x03\x07\x04\x02\x08\x0a" + b"\x00" * 8 + b"\x01\x01\x1e\x09"
+tcp = struct.pack("!HHIIBBHHH", 5000, 443, 1, 0, (20 + len(opts)) // 4 << 4, 0x02, 65535, 0, 0) + opts
+ipt = bytes([0x45, 0, 0, 20 + len(tcp), 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+put("decode", "tcp-syn-options", b"\x01" + eth + ipt + tcp)
 # A tiny pcap: header and one record cut short.
 hdr = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
 rec = eth + ip + b"\x13\x88\x00\x35\x00\x08\x00\x00"

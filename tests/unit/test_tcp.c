@@ -615,6 +615,88 @@ static void backscatter_fails_nobody(void **s)
 		assert_int_equal(findings_group(i)->failed[CAT_TCP], 0);
 }
 
+static void decode_notes_df_and_the_options_of_syns_and_resets(void **s)
+{
+	struct tframe f;
+	struct packet pk;
+	(void)s;
+	/* MSS, NOP, window scale, SACK permitted, timestamps; then a kind
+	 * whose length runs past the header, read no further. */
+	static const u8 opts[] = { 2, 4, 5, 180, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 30, 9 };
+	u32 o = t_eth_ip4(&f, C, S, 6, 64, 20 + sizeof opts);
+	memset(f.b + o, 0, 20);
+	put16(f.b + o, 5000);
+	put16(f.b + o + 2, 443);
+	f.b[o + 12] = (u8)((20 + sizeof opts) / 4 << 4);
+	f.b[o + 13] = TH_SYN;
+	memcpy(f.b + o + 20, opts, sizeof opts);
+	f.b[14 + 6] = 0x40;
+	struct cap_pkt cp = { .data = f.b, .caplen = f.n, .len = f.n, .linktype = 1, .frame = 1 };
+	assert_int_equal(decode_packet(&cp, &pk), DEC_OK);
+	assert_int_equal(pk.df, 1);
+	assert_int_equal(pk.tcp_opts, TOPT_MSS | TOPT_WSCALE | TOPT_SACKOK | TOPT_TS);
+	/* A data segment's options are not read; nor is DF set without the bit. */
+	f.b[o + 13] = TH_ACK;
+	f.b[14 + 6] = 0;
+	assert_int_equal(decode_packet(&cp, &pk), DEC_OK);
+	assert_int_equal(pk.df, 0);
+	assert_int_equal(pk.tcp_opts, 0);
+}
+
+/* An ICMP host unreachable from router, quoting the client's SYN. */
+static void icmp_unreach(const char *router, u8 ttl, const char *dst, u16 cp, u64 at)
+{
+	struct tframe f;
+	u32 o = t_eth_ip4(&f, router, C, 1, ttl, 8 + 28);
+	memset(f.b + o, 0, 36);
+	f.b[o] = 3;
+	f.b[o + 1] = 1;
+	u8 *q = f.b + o + 8;
+	q[0] = 0x45;
+	put16(q + 2, 40);
+	q[8] = 63;
+	q[9] = 6;
+	inet_pton(AF_INET, C, q + 12);
+	inet_pton(AF_INET, dst, q + 16);
+	put16(q + 20, cp);
+	put16(q + 22, 443);
+	put32(q + 24, 100);
+	t_feed(&f, at);
+}
+
+static void icmp_from_a_router_is_placed_by_its_distance(void **s)
+{
+	(void)s;
+	/* The server is 10 hops away; the gateway (hop 0) and a router 3 hops
+	 * out each report a SYN they could not deliver. */
+	linux_conn(C, 41130, S, 64, 54, T0);
+	syn(41131, S, T0 + 100000);
+	icmp_unreach("192.168.1.1", 64, S, 41131, T0 + 100100);
+	syn(41132, S, T0 + 200000);
+	icmp_unreach("203.0.113.254", 252, S, 41132, T0 + 200100);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_ICMP_UNREACHABLE), 2);
+	assert_int_equal(t_find(K_ICMP_UNREACHABLE, 0)->origin, O_LOCAL);
+	assert_int_equal(t_find(K_ICMP_UNREACHABLE, 1)->origin, O_ONPATH);
+}
+
+static void one_source_flooding_without_retries_is_a_flood(void **s)
+{
+	struct tframe f;
+	(void)s;
+	/* 300 SYNs from one address to one port, none retransmitted: a flood
+	 * (one port is no scan), not 300 unanswered connections. */
+	for (int i = 0; i < 300; i++) {
+		t_tcp(&f, "192.168.1.77", (u16)(20000 + i), S, 443, (u32)i, 0, TH_SYN, NULL, 0, 64);
+		t_feed(&f, T0 + (u64)i * 1000);
+	}
+	end_at(T0 + 30000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SYN_FLOOD), 1);
+	assert_int_equal(t_count(K_SYN_TIMEOUT), 0);
+	assert_int_equal(t_count(K_SCAN), 0);
+}
+
 static int ends;
 static void count_end(void *u, struct flow *f, int why)
 {
@@ -681,6 +763,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(vertical_scan_is_one_finding_and_nobodys_failure, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(horizontal_scan_and_an_outage_told_apart, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(backscatter_fails_nobody, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(icmp_from_a_router_is_placed_by_its_distance, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(one_source_flooding_without_retries_is_a_flood, t_setup, t_teardown),
+		cmocka_unit_test(decode_notes_df_and_the_options_of_syns_and_resets),
 		cmocka_unit_test(flow_table_stays_bounded_and_evicts_oldest),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
