@@ -103,6 +103,7 @@ struct heldq {
 static void source_syn(const struct flow *f, const struct packet *pk);
 static const struct source *source_find(const struct addr *a);
 static int scan_suspect(const struct source *so);
+static int is_scan(const struct source *so);
 
 static struct server *srv;
 static struct client *cli_tab;
@@ -835,7 +836,7 @@ static int is_flood(const struct server *s)
 static int held_decide(struct held *h, u64 now_us, int final)
 {
 	const struct source *so = source_find(&h->cli);
-	if (so && so->scan) { /* a scanner's probe: nobody's failure */
+	if (is_scan(so)) { /* a scanner's probe: nobody's failure */
 		held_drop(h);
 		return 1;
 	}
@@ -929,8 +930,6 @@ static void source_add(struct source *so, const struct addr *dst, u16 dport, int
 	/* An address a name of the capture led to is a destination, not a target. */
 	if (!named)
 		so->nunnamed += map_set(so->unnamedmap, ah);
-	if (!so->scan && so->nports >= SCAN_MIN_PORTS)
-		so->scan = 1;
 }
 
 static int named(u32 name_id, const struct addr *a) { return name_id || services_name_of_addr(a); }
@@ -967,17 +966,23 @@ static void source_syn(const struct flow *f, const struct packet *pk)
 	source_add(so, &f->srv, f->sport, named(f->name_id, &f->srv), pk->ts_us, pk->file, pk->ttl, pk->frame);
 }
 
-static int horizontal_scan(const struct source *so)
+/* A scan: many ports, or many addresses no name led to, and most of its
+ * connections ended with no data (a client of many ports, FTP's data
+ * connections say, carries data on them). */
+static int is_scan(const struct source *so)
 {
-	return so->nunnamed >= SCAN_MIN_TARGETS && so->probes >= SCAN_MIN_TARGETS &&
-	       so->real * 2 <= so->probes;
+	if (!so)
+		return 0;
+	if (so->scan)
+		return 1;
+	return (so->nports >= SCAN_MIN_PORTS || so->nunnamed >= SCAN_MIN_TARGETS) &&
+	       so->probes >= SCAN_MIN_PORTS && so->real * 2 <= so->probes;
 }
 
 /* Not a scan yet, but it may become one: its outcomes wait. */
 static int scan_suspect(const struct source *so)
 {
-	return so && !so->scan &&
-	       (so->nports * 2 >= SCAN_MIN_PORTS || so->nunnamed * 2 >= SCAN_MIN_TARGETS);
+	return so && !is_scan(so) && (so->nports * 2 >= SCAN_MIN_PORTS || so->nunnamed * 2 >= SCAN_MIN_TARGETS);
 }
 
 /* How a connection of the source ended: a probe (no data either way:
@@ -995,8 +1000,6 @@ static struct source *note_probe(const struct flow *f, int answered, int refused
 	so->open += answered;
 	so->refused += refused;
 	so->unanswered += !answered && !refused;
-	if (!so->scan && horizontal_scan(so))
-		so->scan = 1;
 	return so;
 }
 
@@ -1080,7 +1083,7 @@ static void note_half_open(const struct flow *f, u64 now_us)
 		if (!s->flood && is_flood(s))
 			s->flood = 1; /* one finding at the end, with the final counts */
 	}
-	if (so && so->scan)
+	if (is_scan(so))
 		return; /* a scanner's probe */
 	/* A flood's SYN, unless a known client retried it: only counted. */
 	if (s && s->flood && f->syn_count < 2 && !client_get(&f->cli, 0))
@@ -1236,7 +1239,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 		}
 		if (nodata) {
 			struct source *so = note_probe(f, 0, 1);
-			if (so && so->scan) {
+			if (is_scan(so)) {
 				json_decref(fd->detail);
 				free(fd);
 				return;
@@ -1266,7 +1269,7 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 	 * reset it at once (a SYN scan's open port). Held while a scan may claim it. */
 	if (f->synack_us && nodata && !f->ack_frame && (!f->rst_frame || f->rst_dir == DIR_C2S) && !f->icmp_seen) {
 		struct source *so = note_probe(f, 1, 0);
-		if (!so || !so->scan)
+		if (!is_scan(so))
 			hold(HK_OK, f, now_us, NULL);
 		return;
 	}
@@ -1274,6 +1277,8 @@ void tcp_flow_end(struct flow *f, u64 now_us)
 		struct source *so = source_get(&f->cli, 0);
 		if (so)
 			so->real++;
+	} else {
+		note_probe(f, 1, 0); /* handshake, then nothing: a connect scan's open port */
 	}
 	if (f->rst_frame && f->synack_us && !f->reported)
 		failed = judge_reset(f, name);
@@ -1292,8 +1297,7 @@ void tcp_finish(u64 now_us)
 			struct source *so = &src_tab[i];
 			if (!so->used)
 				continue;
-			if (!so->scan && horizontal_scan(so))
-				so->scan = 1;
+			so->scan = (u8)is_scan(so);
 			if (so->scan) {
 				emit_scan(so);
 				findings_attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target),

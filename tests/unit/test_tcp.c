@@ -597,6 +597,24 @@ static void horizontal_scan_and_an_outage_told_apart(void **s)
 		assert_string_equal(t_find(K_SYN_TIMEOUT, (int)i)->cli.b[3] == 10 ? "ok" : "bad", "ok");
 }
 
+static void many_ports_that_carry_data_are_no_scan(void **s)
+{
+	(void)s;
+	/* An FTP-like client: 25 data connections to 25 ports of its server. */
+	for (u16 i = 0; i < 25; i++) {
+		u64 t = T0 + i * 100000u;
+		feed_seg(C, (u16)(43000 + i), S, (u16)(30000 + i), 100, 0, TH_SYN, NULL, 0, 64, 1, 1, t);
+		feed_seg(S, (u16)(30000 + i), C, (u16)(43000 + i), 900, 101, TH_SYN | TH_ACK, NULL, 0, 57, 0, 1, t + 1000);
+		feed_seg(C, (u16)(43000 + i), S, (u16)(30000 + i), 101, 901, TH_ACK, NULL, 0, 64, 2, 1, t + 1100);
+		feed_seg(S, (u16)(30000 + i), C, (u16)(43000 + i), 901, 101, TH_ACK, "file data!", 10, 57, 1, 1, t + 2000);
+	}
+	end_at(T0 + 30000000);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_SCAN), 0);
+	assert_int_equal(findings_checks(0)[AC_SCANS] >= 1, 1);
+	assert_int_equal(findings_checks(1)[AC_SCANS], 0);
+}
+
 static void backscatter_fails_nobody(void **s)
 {
 	struct tframe f;
@@ -762,6 +780,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(flood_stays_one_and_the_clients_starved_syn_is_reported, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(vertical_scan_is_one_finding_and_nobodys_failure, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(horizontal_scan_and_an_outage_told_apart, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(many_ports_that_carry_data_are_no_scan, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(backscatter_fails_nobody, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(icmp_from_a_router_is_placed_by_its_distance, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(one_source_flooding_without_retries_is_a_flood, t_setup, t_teardown),
