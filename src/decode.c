@@ -263,6 +263,7 @@ static int decode_ipv6(struct cur *c, struct packet *pk)
 	plen = (u16)((h[4] << 8) | h[5]);
 	nh = h[6];
 	pk->ipver = 6;
+	pk->flowlabel = ((u32)(h[1] & 0x0f) << 16) | ((u32)h[2] << 8) | h[3];
 	pk->ttl = h[7];
 	pk->src.fam = pk->dst.fam = 6;
 	memcpy(pk->src.b, h + 8, 16);

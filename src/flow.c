@@ -312,6 +312,12 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 			sd->df_pkts += pk->df;
 			sd->prof_pkts++;
 		}
+		if (pk->ipver == 6) {
+			if (!(sd->label & FLOW_LABEL_SET))
+				sd->label = FLOW_LABEL_SET | pk->flowlabel;
+			else if ((sd->label & FLOW_LABEL_MASK) != pk->flowlabel)
+				sd->label |= FLOW_LABEL_MIXED;
+		}
 		sd->ttl_min = MIN(sd->ttl_min, pk->ttl);
 		sd->ttl_max = MAX(sd->ttl_max, pk->ttl);
 		sd->ipid_last = pk->ipid;

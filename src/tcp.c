@@ -365,6 +365,7 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 			f->rst_df = pk->df;
 			f->rst_opts = pk->tcp_opts;
 			f->rst_win = pk->win;
+			f->rst_label = pk->flowlabel;
 			f->rst_prev_ipid = own->ipid_last;
 			f->rst_prev_ipid_ok = own->prof_pkts && own->ipid_valid;
 			f->rst_prev_win = own->win_last;
@@ -394,7 +395,7 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 /* The signals a reset is scored with: its weight toward forged and toward
  * genuine. Distance (TTL, timing) counts once, as the larger of the two:
  * both say the same thing, that the sender is nearer than it claims. */
-enum { SG_TTL = 0, SG_TIMING, SG_IPID, SG_DF, SG_BURST, SG_WINDOW, SG_OPTIONS, SG_N };
+enum { SG_TTL = 0, SG_TIMING, SG_IPID, SG_LABEL, SG_DF, SG_BURST, SG_WINDOW, SG_OPTIONS, SG_N };
 static const struct {
 	const char *name;
 	double forged, genuine;
@@ -403,6 +404,7 @@ static const struct {
 	{ "ttl", 2.0, -2.0, 1 },     /* hops against the sender's own packets */
 	{ "timing", 2.0, 0.0, 1 },   /* sooner than the round trip to the sender */
 	{ "ip_id", 1.5, -1.0, 1 },   /* the sender's per-connection counter, or its zeros */
+	{ "flow_label", 1.5, -1.0, 1 }, /* IPv6: the sender's per-connection flow label */
 	{ "df", 1.0, -0.5, 1 },      /* the sender's Don't Fragment habit */
 	{ "burst", 2.0, 0.0, 1 },    /* several resets stepping through the window */
 	{ "window", 0.5, 0.0, 0 },   /* 0 or the sender's own window */
@@ -413,6 +415,7 @@ static const struct {
 struct rst_view {
 	u8 fam, ttl, df, ipid_ok, opts;
 	u16 ipid, win;
+	u32 label, own_label, other_label; /* IPv6 flow labels: the reset's, the sender's and the other side's profile */
 	const struct flow_side *own; /* the sender's packets in this flow, or NULL */
 	int own_lo, own_hi;          /* hops of the sender's packets; -1 unknown */
 	u32 df_yes, df_no;           /* the sender's packets with and without DF */
@@ -517,6 +520,20 @@ static int rst_score(const struct rst_view *v, json_t *detail, const char **reas
 	} else
 		sig(&sc, SG_IPID, 0, "IP ID %u; the sender's IDs follow no per-connection counter", v->ipid);
 
+	if (v->fam != 6)
+		sig(&sc, SG_LABEL, 0, "IPv4: no flow label");
+	else if (!(v->own_label & FLOW_LABEL_SET))
+		sig(&sc, SG_LABEL, 0, "flow label %u; no packet of its purported sender to compare with", v->label);
+	else if (v->own_label & FLOW_LABEL_MIXED)
+		sig(&sc, SG_LABEL, 0, "flow label %u; the sender's labels vary", v->label);
+	else if (v->label == (v->own_label & FLOW_LABEL_MASK))
+		sig(&sc, SG_LABEL, -1, "flow label %u, as the sender's packets", v->label);
+	else if (!v->label || ((v->other_label & FLOW_LABEL_SET) && v->label == (v->other_label & FLOW_LABEL_MASK)))
+		sig(&sc, SG_LABEL, 0, "flow label %u, as a stack's reset made outside the connection may carry", v->label);
+	else
+		sig(&sc, SG_LABEL, 1, "flow label %u where the sender's packets carry %u", v->label,
+		    v->own_label & FLOW_LABEL_MASK);
+
 	if (v->fam != 4)
 		sig(&sc, SG_DF, 0, "IPv6: no DF bit");
 	else if (!v->df_yes && !v->df_no)
@@ -593,6 +610,9 @@ static void rst_view_of(const struct flow *f, struct rst_view *v)
 	v->ipid = f->rst_ipid;
 	v->opts = f->rst_opts;
 	v->win = f->rst_win;
+	v->label = f->rst_label;
+	v->own_label = own->label;
+	v->other_label = f->side[!f->rst_dir].label;
 	v->own = own->prof_pkts ? own : NULL;
 	v->own_lo = v->own ? hops_of(own->ttl_max) : -1;
 	v->own_hi = v->own ? hops_of(own->ttl_min) : -1;

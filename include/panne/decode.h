@@ -62,6 +62,7 @@ struct packet {
 	u8 ipid_valid;/* IPv4 only */
 	u16 ipid;
 	u8 df;        /* IPv4 Don't Fragment bit */
+	u32 flowlabel;/* IPv6 flow label (20 bits) */
 	struct addr src, dst;
 	u16 sport, dport; /* TCP/UDP ports; 0 otherwise */
 	u8 tcp_flags;

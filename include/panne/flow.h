@@ -21,6 +21,9 @@ enum tcp_state {
 
 #define FLOW_SYN_FRAMES 4
 #define FLOW_IPID_STEP 64 /* an IP ID this far after the previous one continues a counter */
+#define FLOW_LABEL_SET 0x40000000u
+#define FLOW_LABEL_MIXED 0x80000000u
+#define FLOW_LABEL_MASK 0x000fffffu
 
 enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER };
 
@@ -36,6 +39,7 @@ struct flow_side {
 	u32 last_frame;
 	u32 fin_frame, rst_frame; /* 0 if none */
 	u32 adv_off;     /* when seq_next last advanced with data: us after first_us + 1; 0 none */
+	u32 label;       /* IPv6 flow label of its packets, | FLOW_LABEL_SET, | FLOW_LABEL_MIXED if they differ */
 	u16 win_last;
 	u16 ipid_first, ipid_last;
 	u16 prof_pkts;   /* packets in the profile (resets excluded; it stops at 65535) */
@@ -89,6 +93,7 @@ struct flow {
 	u16 rst_more;       /* resets from the same side after the first (saturating) */
 	u32 rst_seq2;       /* a second sequence number among them */
 	u32 rst_lag_us;     /* reset - the other side's data it acknowledges; UINT32_MAX if none */
+	u32 rst_label;      /* its IPv6 flow label */
 	struct flow_side side[2]; /* indexed by DIR_* */
 	u32 name_id;        /* services name: SNI, Host or DNS map; 0 unknown */
 	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */

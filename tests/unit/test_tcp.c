@@ -430,14 +430,18 @@ static void retransmissions_that_stopped_gave_up(void **s)
 	assert_string_equal(rule_of(t), "gave_up");
 }
 
-/* An IPv6 TCP segment over Ethernet. */
-static void tcp6(const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 ack, u8 flags, u8 hl, u64 at)
+/* An IPv6 TCP segment over Ethernet, with its flow label. */
+static void tcp6l(const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 ack, u8 flags, u8 hl, u32 label,
+                  u64 at)
 {
 	struct tframe f;
 	memset(f.b, 0, 74);
 	put16(f.b + 12, 0x86dd);
 	u8 *ip = f.b + 14;
 	ip[0] = 0x60;
+	ip[1] = (u8)((label >> 16) & 0x0f);
+	ip[2] = (u8)(label >> 8);
+	ip[3] = (u8)label;
 	put16(ip + 4, 20);
 	ip[6] = 6;
 	ip[7] = hl;
@@ -453,6 +457,35 @@ static void tcp6(const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 
 	put16(t + 14, 65535);
 	f.n = 74;
 	t_feed(&f, at);
+}
+
+static void tcp6(const char *src, u16 sp, const char *dst, u16 dp, u32 seq, u32 ack, u8 flags, u8 hl, u64 at)
+{
+	tcp6l(src, sp, dst, dp, seq, ack, flags, hl, 0, at);
+}
+
+static void ipv6_flow_label_is_a_signal(void **s)
+{
+	(void)s;
+	/* The server's packets carry flow label 0x12345 and come from 7 hops;
+	 * two resets from 12 hops: one with a foreign label (forged), one
+	 * with the server's own (its TTL alone decides nothing). */
+	for (u16 i = 0; i < 2; i++) {
+		u16 cp = (u16)(41140 + i);
+		u64 t = T0 + i * 1000000u;
+		tcp6l("2001:db8:50::10", cp, "2001:db8:100::7", 443, 100, 0, TH_SYN, 64, 0x777, t);
+		tcp6l("2001:db8:100::7", 443, "2001:db8:50::10", cp, 900, 101, TH_SYN | TH_ACK, 57, 0x12345, t + 20000);
+		tcp6l("2001:db8:50::10", cp, "2001:db8:100::7", 443, 101, 901, TH_ACK, 64, 0x777, t + 20100);
+		tcp6l("2001:db8:100::7", 443, "2001:db8:50::10", cp, 901, 101, TH_ACK, 57, 0x12345, t + 30000);
+		tcp6l("2001:db8:100::7", 443, "2001:db8:50::10", cp, 901, 101, TH_RST, 52, i ? 0x12345 : 0xbeef, t + 40000);
+	}
+	pipeline_file_end();
+	assert_int_equal(t_count(K_RST_INJECTION), 1);
+	const struct finding *r = t_find(K_RST_INJECTION, 0);
+	assert_int_equal(r->cport, 41140);
+	assert_non_null(strstr(signal_of(r, "flow_label"), "where the sender's packets carry"));
+	assert_int_equal(t_count(K_RST), 1);
+	assert_non_null(strstr(signal_of(t_find(K_RST, 0), "flow_label"), "as the sender's packets"));
 }
 
 static void fallback_to_the_other_family_gave_up(void **s)
@@ -776,6 +809,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fallback_to_another_address_of_the_name_gave_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(retransmissions_that_stopped_gave_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(fallback_to_the_other_family_gave_up, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(ipv6_flow_label_is_a_signal, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(many_round_trips_of_silence_is_unanswered, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(flood_stays_one_and_the_clients_starved_syn_is_reported, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(vertical_scan_is_one_finding_and_nobodys_failure, t_setup, t_teardown),
