@@ -71,6 +71,21 @@ static json_t *verdict_json(const struct verdict *v)
 	for (u8 i = 0; i < v->n_ev; i++)
 		json_array_append_new(ev, json_integer(v->ev[i]));
 	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "onset", jtime(v->onset_us));
+	json_object_set_new(o, "recovery", jtime(v->recovery_us));
+	if (v->clients)
+		json_object_set(o, "clients", v->clients);
+	else
+		json_object_set_new(o, "clients", json_pack("{s:[],s:[],s:i,s:i}", "affected", "unaffected",
+		                                            "affected_count", 0, "unaffected_count", 0));
+	if (v->names)
+		json_object_set(o, "names", v->names);
+	else
+		json_object_set_new(o, "names", json_array());
+	if (v->attack_checks)
+		json_object_set(o, "attack_checks", v->attack_checks);
+	else
+		json_object_set_new(o, "attack_checks", json_object());
 	return o;
 }
 
@@ -93,6 +108,8 @@ static json_t *summary_json(const struct report_input *in)
 	for (size_t i = 0; i < in->nerrors; i++)
 		json_array_append_new(errs, json_string(in->errors[i]));
 	json_object_set_new(o, "errors", errs);
+	char sentence[384];
+	json_object_set_new(o, "attack_checks", diagnose_attack_checks(sentence, sizeof sentence));
 	/* Additions to the contract (OUTPUT.md allows new fields). */
 	json_object_set_new(o, "flows_evicted", json_integer((json_int_t)st->flows_evicted));
 	json_object_set_new(o, "findings_dropped", json_integer((json_int_t)st->findings_dropped));
@@ -250,6 +267,39 @@ static void text_findings(FILE *out, const char *group, const char **files)
 	}
 }
 
+/* Since when, for whom, on which names, and what the attack checks found. */
+static void text_when_who(FILE *out, const struct verdict *v)
+{
+	char t[TIME_STRLEN];
+	if (v->status == ST_DEGRADED || v->status == ST_FAILING) {
+		fprintf(out, "    onset %s", v->onset_us ? time_fmt(v->onset_us, t) : "-");
+		fprintf(out, ", recovery %s\n", v->recovery_us ? time_fmt(v->recovery_us, t) : "- (still failing at the end)");
+		json_t *aff = json_object_get(v->clients, "affected");
+		json_int_t na = json_integer_value(json_object_get(v->clients, "affected_count"));
+		json_int_t nu = json_integer_value(json_object_get(v->clients, "unaffected_count"));
+		if (na && (nu || na > 1)) {
+			fprintf(out, "    clients: %lld affected (", (long long)na);
+			for (size_t i = 0; i < json_array_size(aff) && i < 5; i++)
+				fprintf(out, "%s%s", i ? ", " : "", json_string_value(json_array_get(aff, i)));
+			fprintf(out, "%s), %lld unaffected\n", na > 5 ? ", ..." : "", (long long)nu);
+		}
+		size_t shown = 0;
+		for (size_t i = 0; i < json_array_size(v->names); i++) {
+			json_t *e = json_array_get(v->names, i);
+			json_int_t f = json_integer_value(json_object_get(e, "failed"));
+			if (!f)
+				continue;
+			fprintf(out, "%s%s %lld/%lld", shown++ ? ", " : "    failing names (failed/seen): ",
+			        json_string_value(json_object_get(e, "name")), (long long)f,
+			        (long long)json_integer_value(json_object_get(e, "seen")));
+		}
+		if (shown)
+			fputc('\n', out);
+	}
+	if (v->attack_text[0])
+		fprintf(out, "    %s\n", v->attack_text);
+}
+
 static void write_text(FILE *out, const struct report_input *in)
 {
 	const struct run_stats *st = in->st;
@@ -274,6 +324,7 @@ static void write_text(FILE *out, const struct report_input *in)
 		for (int c = 0; c < CAT_N; c++)
 			fprintf(out, " %s %u/%u", category_name(c), v->failed[c], v->seen[c]);
 		fputc('\n', out);
+		text_when_who(out, v);
 		text_findings(out, v->group, in->files);
 		size_t nr = v->reasons ? json_array_size(v->reasons) : 0;
 		for (size_t r = 0; r < nr; r++)
