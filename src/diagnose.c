@@ -116,6 +116,7 @@ static void window_all(int c, u64 t0, u64 t1, u32 *seen, u32 *failed)
 struct ctx {
 	const struct gview *g;
 	u64 t0, t1;                 /* the failure window: onset .. recovery or end */
+	char t0s[TIME_STRLEN];      /* t0 in text */
 	u32 ws[CAT_N], wf[CAT_N];   /* the group's own exchanges in the window */
 	u32 os[CAT_N], of[CAT_N];   /* every other destination's, same window */
 	u32 os_before[CAT_N];       /* ... before the window (they did work then) */
@@ -380,7 +381,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 	int hit = 0;
 
 	memset(&v, 0, sizeof v);
-	time_fmt(c->t0, v.onset);
+	memcpy(v.onset, c->t0s, sizeof v.onset);
 	switch (r->cond) {
 	case C_KIND: {
 		u32 k = frames_of(g, r->kind, r->origins, v.frames, sizeof v.frames);
@@ -586,36 +587,32 @@ struct tallyrec {
 	u32 win_ok;     /* successes in the failure window */
 };
 
-static int by_key(const void *a, const void *b)
-{
-	const struct tallyrec *x = a, *y = b;
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
-/* Tallies g's exchanges by client (by_name 0) or name (1), keys sorted;
- * returns the count written to out (sized g->nx). */
+/* Tallies g's exchanges by client (by_name 0) or name (1) into out (sized
+ * g->nx + 1); returns the count. One pass through an open-addressing
+ * index: groups with many exchanges are the common case under -A. */
 static u32 tally_by(const struct gview *g, int by_name, u64 t0, u64 t1, struct tallyrec *out)
 {
-	u32 n = 0;
+	u32 nslots = 16, m = 0;
+	while (nslots < g->nx * 2)
+		nslots <<= 1;
+	u32 *slot = xcalloc(nslots, sizeof *slot); /* out index + 1 */
 	for (u32 i = 0; i < g->nx; i++) {
 		const struct exch_rec *x = findings_exchange_at(g->xs[i]);
-		out[n].key = by_name ? x->name : x->client;
-		out[n].seen = 1;
-		out[n].failed = x->failed;
-		out[n].win_ok = !x->failed && x->ts_us >= t0 && x->ts_us <= t1;
-		n++;
-	}
-	qsort(out, n, sizeof *out, by_key);
-	u32 m = 0;
-	for (u32 i = 0; i < n; i++) {
-		if (m && out[m - 1].key == out[i].key) {
-			out[m - 1].seen += out[i].seen;
-			out[m - 1].failed += out[i].failed;
-			out[m - 1].win_ok += out[i].win_ok;
-		} else {
-			out[m++] = out[i];
+		u32 key = by_name ? x->name : x->client;
+		u32 h = (key * 2654435761u) & (nslots - 1);
+		while (slot[h] && out[slot[h] - 1].key != key)
+			h = (h + 1) & (nslots - 1);
+		if (!slot[h]) {
+			memset(&out[m], 0, sizeof out[m]);
+			out[m].key = key;
+			slot[h] = ++m;
 		}
+		struct tallyrec *r = &out[slot[h] - 1];
+		r->seen++;
+		r->failed += x->failed;
+		r->win_ok += !x->failed && x->ts_us >= t0 && x->ts_us <= t1;
 	}
+	free(slot);
 	return m;
 }
 
@@ -674,28 +671,22 @@ static void who_and_what(const struct gview *g, struct ctx *c, struct verdict *v
 	if (m && t[0].key && t[0].failed) {
 		c->fail_name = t[0].key;
 		c->other_names_ok = win_ok_all - t[0].win_ok;
-		/* Clients of that name, in the window. */
-		u32 n = 0;
+		/* Clients of that name, in the window: failed only, or worked only. */
+		struct gview sub = *g;
+		u32 *xs = xcalloc(g->nx + 1, sizeof *xs);
+		sub.xs = xs;
+		sub.nx = 0;
 		for (u32 i = 0; i < g->nx; i++) {
 			const struct exch_rec *x = findings_exchange_at(g->xs[i]);
-			if (x->name != c->fail_name || !x->client || x->ts_us < c->t0 || x->ts_us > c->t1)
-				continue;
-			t[n].key = x->client;
-			t[n].seen = 1;
-			t[n].failed = x->failed;
-			t[n].win_ok = !x->failed;
-			n++;
+			if (x->name == c->fail_name && x->client && x->ts_us >= c->t0 && x->ts_us <= c->t1)
+				xs[sub.nx++] = g->xs[i];
 		}
-		qsort(t, n, sizeof *t, by_key);
-		u32 bad = 0, ok = 0;
-		for (u32 i = 0; i < n;) {
-			u32 j = i, f = 0, s = 0;
-			for (; j < n && t[j].key == t[i].key; j++)
-				f += t[j].failed, s += t[j].win_ok;
-			bad += f > 0 && !s;
-			ok += s > 0 && !f;
-			i = j;
+		u32 n = tally_by(&sub, 0, c->t0, c->t1, t), bad = 0, ok = 0;
+		for (u32 i = 0; i < n; i++) {
+			bad += t[i].failed > 0 && !t[i].win_ok;
+			ok += t[i].win_ok > 0 && !t[i].failed;
 		}
+		free(xs);
 		c->fail_name_bad_clients = bad;
 		c->fail_name_ok_clients = bad ? ok : 0;
 	}
@@ -754,6 +745,7 @@ static void window_of(const struct gview *g, const struct verdict *v, struct ctx
 {
 	c->t0 = v->onset_us ? v->onset_us : v->first_failure;
 	c->t1 = v->recovery_us ? v->recovery_us : MAX(log_end_us, c->t0);
+	time_fmt(c->t0, c->t0s);
 	for (u32 i = 0; i < g->nx; i++) {
 		const struct exch_rec *x = findings_exchange_at(g->xs[i]);
 		if (x->ts_us < c->t0 || x->ts_us > c->t1)
