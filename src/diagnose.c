@@ -642,6 +642,8 @@ static void who_and_what(const struct gview *g, struct ctx *c, struct verdict *v
 		if (t[i].failed) {
 			if (naff++ < LIST_MAX)
 				json_array_append_new(aff, json_string(addr_fmt(cl, a)));
+		} else if (c->t1 && !t[i].win_ok) {
+			continue; /* nothing tried while the others failed: no evidence either way */
 		} else if (nunaff++ < LIST_MAX) {
 			json_array_append_new(unaff, json_string(addr_fmt(cl, a)));
 		}
@@ -741,11 +743,18 @@ static void onset_of(const struct gview *g, struct verdict *v)
 	v->recovery_us = any && all_rec ? re : 0;
 }
 
-static void window_of(const struct gview *g, const struct verdict *v, struct ctx *c)
+/* The failure window: from the onset to the group's last failed exchange
+ * (to the end of the capture while it still fails), so that what others
+ * did after it recovered is not counted as "at the same time". A window
+ * that holds no other destination's exchange at all is extended forward
+ * by WINDOW_SLACK_US (never past the recovery; never backward: what
+ * worked before the onset says nothing of the path after it). */
+#define WINDOW_SLACK_US 5000000ull
+
+static void count_window(const struct gview *g, struct ctx *c)
 {
-	c->t0 = v->onset_us ? v->onset_us : v->first_failure;
-	c->t1 = v->recovery_us ? v->recovery_us : MAX(log_end_us, c->t0);
-	time_fmt(c->t0, c->t0s);
+	memset(c->ws, 0, sizeof c->ws);
+	memset(c->wf, 0, sizeof c->wf);
 	for (u32 i = 0; i < g->nx; i++) {
 		const struct exch_rec *x = findings_exchange_at(g->xs[i]);
 		if (x->ts_us < c->t0 || x->ts_us > c->t1)
@@ -759,6 +768,30 @@ static void window_of(const struct gview *g, const struct verdict *v, struct ctx
 		c->os[k] = s >= c->ws[k] ? s - c->ws[k] : 0;
 		c->of[k] = f >= c->wf[k] ? f - c->wf[k] : 0;
 		c->os_before[k] = pos_of(k, c->t0, 0);
+	}
+}
+
+static void window_of(const struct gview *g, const struct verdict *v, struct ctx *c)
+{
+	u64 last_fail = 0;
+	for (u32 i = 0; i < g->nx; i++) {
+		const struct exch_rec *x = findings_exchange_at(g->xs[i]);
+		if (x->failed)
+			last_fail = MAX(last_fail, x->ts_us);
+	}
+	c->t0 = v->onset_us ? v->onset_us : v->first_failure;
+	if (v->recovery_us)
+		c->t1 = MAX(last_fail, c->t0);
+	else
+		c->t1 = MAX(log_end_us, c->t0);
+	time_fmt(c->t0, c->t0s);
+	count_window(g, c);
+	if (!sum(c->os)) {
+		u64 t1 = c->t1;
+		c->t1 += WINDOW_SLACK_US;
+		if (v->recovery_us && c->t1 >= v->recovery_us)
+			c->t1 = MAX(v->recovery_us - 1, t1);
+		count_window(g, c);
 	}
 }
 
