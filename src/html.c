@@ -137,14 +137,15 @@ static struct h_times h_times_of(const struct verdict *v)
 	return t;
 }
 
-static void h_vline(FILE *o, double x, double h, const char *cls, const char *label, u64 us, int left)
+/* A vertical line at x across the lane, with a short label (the times are
+ * written beside the lane) on the side where it fits; label NULL: none. */
+static void h_vline(FILE *o, double x, double h, const char *cls, const char *label)
 {
-	char c[TIME_STRLEN];
+	int left = x > LANE_X1 - 70;
 	fprintf(o, "<line class=\"%s\" x1=\"%.1f\" y1=\"2\" x2=\"%.1f\" y2=\"%.1f\"/>", cls, x, x, h - 2);
-	if (!label)
-		return;
-	fprintf(o, "<text class=\"vl\" x=\"%.1f\" y=\"11\" text-anchor=\"%s\">%s %s</text>", left ? x - 3 : x + 3,
-	        left ? "end" : "start", label, h_clock(us, 0, c));
+	if (label)
+		fprintf(o, "<text class=\"vl\" x=\"%.1f\" y=\"11\" text-anchor=\"%s\">%s</text>", left ? x - 3 : x + 3,
+		        left ? "end" : "start", label);
 }
 
 /* One lane: the exchanges of group gi (of one client when client != 0) as
@@ -220,16 +221,9 @@ static void h_lane(FILE *o, const struct verdict *v, int gi, u32 client, u64 t0,
 	struct h_times tm = h_times_of(v);
 	if (tm.a) {
 		double xa = h_x(tm.a, t0, t1), xb = tm.b ? h_x(tm.b, t0, t1) : 0;
-		int close = tm.b && xb - xa < 110;
-		h_vline(o, xa, h, "onset", close ? NULL : tm.la, tm.a, tm.b ? xa > LANE_X0 + 110 : xa > LANE_X1 - 110);
-		if (tm.b)
-			h_vline(o, xb, h, "recovery", close ? NULL : tm.lb, tm.b, xb > LANE_X1 - 110);
-		if (close) { /* one label for both, where it fits */
-			int left = xa > LANE_X1 - 220;
-			fprintf(o, "<text class=\"vl\" x=\"%.1f\" y=\"11\" text-anchor=\"%s\">%s %s", left ? xb : xa,
-			        left ? "end" : "start", tm.la, h_clock(tm.a, 0, c));
-			fprintf(o, ", %s %s</text>", tm.lb, h_clock(tm.b, 0, c));
-		}
+		h_vline(o, xa, h, "onset", tm.la);
+		if (tm.b) /* labelled only where the two labels cannot overlap */
+			h_vline(o, xb, h, "recovery", xb - xa > 90 ? tm.lb : NULL);
 	}
 	fputs("</svg>\n", o);
 }
@@ -398,20 +392,20 @@ static void h_json(FILE *o, json_t *j, int depth)
 }
 
 /* The attack checks in words; checked and found are arrays of AC_N. */
-static void h_checks(FILE *o, const u32 *checked, const u32 *found)
+static void h_checks(FILE *o, const u32 *checked, const u32 *found, int lead)
 {
 	u32 any = 0, signs = 0;
 	for (int c = 0; c < AC_N; c++)
 		any += checked[c], signs += found[c];
 	if (!any) {
-		fputs("Attack checks: none was counted for this capture.", o);
+		fputs(lead ? "Attack checks: none was counted for this capture." : "none was counted.", o);
 		return;
 	}
-	fputs("Checked for signs of an attack:", o);
+	fputs(lead ? "Checked for signs of an attack:" : "", o);
 	for (int c = 0, k = 0; c < AC_N; c++) {
 		if (!checked[c])
 			continue;
-		fprintf(o, "%s %u %s (%u %s)", k++ ? ";" : "", checked[c],
+		fprintf(o, "%s%u %s (%u %s)", k++ ? "; " : lead ? " " : "", checked[c],
 		        ac_words[c].checked ? ac_words[c].checked : attack_check_name(c, 0), found[c],
 		        ac_words[c].found ? ac_words[c].found : attack_check_name(c, 1));
 	}
@@ -553,7 +547,7 @@ static void h_service(FILE *o, const struct verdict *v, size_t idx, const struct
 	const struct group_stats *g = findings_group_find(v->group);
 	if (g) {
 		fputs("<dt>Attack checks</dt><dd>", o);
-		h_checks(o, g->checked, g->found);
+		h_checks(o, g->checked, g->found, 0);
 		fputs("</dd>", o);
 	}
 	json_object_foreach(j, k, x) {
@@ -630,7 +624,7 @@ static void h_summary(FILE *o, const struct report_input *in)
 		        (unsigned long long)st->flows_evicted, (unsigned long long)st->findings_dropped,
 		        (unsigned long long)findings_exchange_lost());
 	fputs("</ul>\n<h3>Attack checks over the whole capture</h3>\n<p>", o);
-	h_checks(o, findings_checks(0), findings_checks(1));
+	h_checks(o, findings_checks(0), findings_checks(1), 1);
 	fputs("</p>\n<h3>Counters</h3>\n<dl class=\"facts\">", o);
 	json_object_foreach(j, k, x) {
 		int skip = 0;
@@ -686,7 +680,8 @@ static const char h_css[] =
 	".detail code{color:var(--mut)}\n"
 	"details{margin:.2rem 0}summary{cursor:pointer;color:#0b4f9c}\n"
 	"footer{margin-top:2rem;font-size:.85rem;color:var(--mut);border-top:1px solid var(--line);padding-top:.4rem}\n"
-	"@media (max-width:40rem){body{padding:.5rem;font-size:14px}dl.facts{grid-template-columns:1fr}"
+	"@media (max-width:40rem){body{padding:.5rem;font-size:14px}.overview td,.overview th{padding-right:.3rem;font-size:.85rem}"
+	".overview th:nth-child(4),.overview td:nth-child(4){display:none}dl.facts{grid-template-columns:1fr}"
 	"dl.facts>dd{margin-bottom:.3rem}.ln{font-size:.85rem}}\n"
 	"@media print{body{max-width:none;font-size:10pt;padding:0}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
 	"h2{break-after:avoid}.service,.kind{break-inside:auto}summary{color:var(--fg)}}\n";
@@ -747,7 +742,7 @@ int html_write(FILE *o, const struct report_input *in)
 		}
 	}
 	fputs("</p>\n<p class=\"attack\">", o);
-	h_checks(o, findings_checks(0), findings_checks(1));
+	h_checks(o, findings_checks(0), findings_checks(1), 1);
 	fputs("</p>\n", o);
 	if (in->damaged)
 		fputs("<p><strong>Damaged input</strong>: everything up to the damage is reported (see the summary).</p>\n", o);
