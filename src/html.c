@@ -26,6 +26,68 @@ static const char *const cat_color[] = { "#0072B2", "#E69F00", "#009E73", "#CC79
 	                                 "#56B4E9", "#000000" };
 #define N_COLORS (sizeof cat_color / sizeof cat_color[0])
 
+/* The exchange log by group and the findings by verdict, each a counting
+ * sort (start[k] .. start[k + 1] in order), so that a page with many
+ * services reads each record once. */
+struct h_index {
+	u32 *xstart, *xorder; /* exchanges, by findings_group() index */
+	u32 *fstart, *forder; /* findings, by verdict */
+};
+
+static void h_index_build(struct h_index *ix, const struct report_input *in)
+{
+	size_t ng = findings_groups(), nx = findings_exchanges(), nf = findings_count();
+	ix->xstart = xcalloc(ng + 2, sizeof *ix->xstart);
+	ix->xorder = xmalloc((nx ? nx : 1) * sizeof *ix->xorder);
+	for (size_t i = 0; i < nx; i++) {
+		u32 g = findings_exchange_at(i)->group;
+		ix->xstart[(g < ng ? g : ng) + 1]++;
+	}
+	for (size_t g = 0; g <= ng; g++)
+		ix->xstart[g + 1] += ix->xstart[g];
+	u32 *fill = xmalloc((ng + 1) * sizeof *fill);
+	memcpy(fill, ix->xstart, (ng + 1) * sizeof *fill);
+	for (size_t i = 0; i < nx; i++) {
+		u32 g = findings_exchange_at(i)->group;
+		ix->xorder[fill[g < ng ? g : ng]++] = (u32)i;
+	}
+	free(fill);
+	/* Findings: verdict of each by its group (nv: none). */
+	i32 *of = xmalloc((ng ? ng : 1) * sizeof *of);
+	for (size_t g = 0; g < ng; g++)
+		of[g] = -1;
+	for (size_t i = 0; i < in->nv; i++) {
+		int gi = findings_group_index(in->v[i].group);
+		if (gi >= 0)
+			of[gi] = (i32)i;
+	}
+	u32 *fv = xmalloc((nf ? nf : 1) * sizeof *fv);
+	ix->fstart = xcalloc(in->nv + 2, sizeof *ix->fstart);
+	ix->forder = xmalloc((nf ? nf : 1) * sizeof *ix->forder);
+	for (size_t i = 0; i < nf; i++) {
+		int gi = findings_group_index(findings_get(i)->group);
+		fv[i] = gi >= 0 && (size_t)gi < ng && of[gi] >= 0 ? (u32)of[gi] : (u32)in->nv;
+		ix->fstart[fv[i] + 1]++;
+	}
+	for (size_t k = 0; k <= in->nv; k++)
+		ix->fstart[k + 1] += ix->fstart[k];
+	fill = xmalloc((in->nv + 1) * sizeof *fill);
+	memcpy(fill, ix->fstart, (in->nv + 1) * sizeof *fill);
+	for (size_t i = 0; i < nf; i++)
+		ix->forder[fill[fv[i]]++] = (u32)i;
+	free(fill);
+	free(fv);
+	free(of);
+}
+
+static void h_index_free(struct h_index *ix)
+{
+	free(ix->xstart);
+	free(ix->xorder);
+	free(ix->fstart);
+	free(ix->forder);
+}
+
 /* The attack checks in words: what was examined, and what a sign is. */
 static const struct {
 	const char *checked, *found;
@@ -116,12 +178,6 @@ static void h_mark(FILE *o, double x, int cat, int failed, u32 n)
 	fputc('>', o);
 }
 
-/* 1 when exchange x belongs to the lane of group gi (and client, 0: all). */
-static int h_in_lane(const struct exch_rec *x, u32 gi, u32 client)
-{
-	return x->group == gi && (!client || x->client == client);
-}
-
 /* Onset and recovery as drawn and written: the diagnosis's, else the first
  * and last failure, labelled so. */
 struct h_times {
@@ -150,8 +206,14 @@ static void h_vline(FILE *o, double x, double h, const char *cls, const char *la
 
 /* One lane: the exchanges of group gi (of one client when client != 0) as
  * marks over [t0, t1], with the onset and recovery lines of v. */
-static void h_lane(FILE *o, const struct verdict *v, int gi, u32 client, u64 t0, u64 t1)
+static void h_lane(FILE *o, const struct h_index *ix, const struct verdict *v, int gi, u32 client,
+                   u64 t0, u64 t1)
 {
+	u32 j0 = gi >= 0 ? ix->xstart[gi] : 0, j1 = gi >= 0 ? ix->xstart[gi + 1] : 0;
+#define LANE_EACH(x)                                                                       \
+	for (u32 j_ = j0; j_ < j1; j_++)                                                   \
+		for (const struct exch_rec *x = findings_exchange_at(ix->xorder[j_]); x; x = NULL) \
+			if (!client || x->client == client)
 	double h = LANE_TOP + LANE_ROW * CAT_N + 4;
 	size_t n = 0;
 	char c[TIME_STRLEN], a[ADDR_STRLEN];
@@ -169,15 +231,13 @@ static void h_lane(FILE *o, const struct verdict *v, int gi, u32 client, u64 t0,
 	for (int k = 0; k < CAT_N; k++)
 		fprintf(o, "<text class=\"rl\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", LANE_X0 - 4,
 		        h_row_y(k) + 3, category_name(k));
-	if (gi >= 0)
-		for (size_t i = 0; i < findings_exchanges(); i++)
-			n += h_in_lane(findings_exchange_at(i), (u32)gi, client);
+	LANE_EACH(x)
+		n++;
 	if (n && n <= HTML_MARKS_MAX) {
 		/* Succeeded first, so that failures are drawn on top. */
 		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < findings_exchanges(); i++) {
-				const struct exch_rec *x = findings_exchange_at(i);
-				if (!h_in_lane(x, (u32)gi, client) || x->failed != pass)
+			LANE_EACH(x) {
+				if (x->failed != pass)
 					continue;
 				h_mark(o, h_x(x->ts_us, t0, t1), x->cat, x->failed, 1);
 				fprintf(o, "<title>%s %s %s", h_clock(x->ts_us, 0, c), category_name(x->cat),
@@ -196,10 +256,7 @@ static void h_lane(FILE *o, const struct verdict *v, int gi, u32 client, u64 t0,
 		 * outcome, standing for the exchanges it holds (data-n). */
 		u32 *bins = xcalloc((size_t)CAT_N * 2 * LANE_BINS, sizeof *bins);
 		u64 span = t1 > t0 ? t1 - t0 : 1;
-		for (size_t i = 0; i < findings_exchanges(); i++) {
-			const struct exch_rec *x = findings_exchange_at(i);
-			if (!h_in_lane(x, (u32)gi, client))
-				continue;
+		LANE_EACH(x) {
 			u64 t = x->ts_us < t0 ? 0 : x->ts_us - t0;
 			size_t b = (size_t)((t > span ? span : t) * LANE_BINS / span);
 			b = b >= LANE_BINS ? LANE_BINS - 1 : b;
@@ -226,6 +283,7 @@ static void h_lane(FILE *o, const struct verdict *v, int gi, u32 client, u64 t0,
 			h_vline(o, xb, h, "recovery", xb - xa > 90 ? tm.lb : NULL);
 	}
 	fputs("</svg>\n", o);
+#undef LANE_EACH
 }
 
 static const char *h_status_class(int st)
@@ -253,7 +311,7 @@ static void h_when(FILE *o, const struct verdict *v, int full)
 
 /* The timeline section: one lane per service, then one per affected client
  * of a service that failed for some clients only. */
-static void h_timeline(FILE *o, const struct report_input *in)
+static void h_timeline(FILE *o, const struct report_input *in, const struct h_index *ix)
 {
 	u64 t0 = in->st->first_us, t1 = in->st->last_us;
 	char c[TIME_STRLEN], a[ADDR_STRLEN];
@@ -280,21 +338,20 @@ static void h_timeline(FILE *o, const struct report_input *in)
 		fprintf(o, "</b> <span class=\"badge %s\">%s</span> ", h_status_class(v->status), status_name(v->status));
 		h_when(o, v, 0);
 		fputs("</div>\n", o);
-		h_lane(o, v, gi, 0, t0, t1);
+		h_lane(o, ix, v, gi, 0, t0, t1);
 		fputs("</div>\n", o);
 		if (gi < 0)
 			continue;
 		/* Clients: seen (1) and failed (2), by findings_client() index. */
 		u32 maxc = 0;
-		for (size_t j = 0; j < findings_exchanges(); j++) {
-			const struct exch_rec *x = findings_exchange_at(j);
-			if (x->group == (u32)gi && x->client > maxc)
-				maxc = x->client;
+		for (u32 j = ix->xstart[gi]; j < ix->xstart[gi + 1]; j++) {
+			const struct exch_rec *x = findings_exchange_at(ix->xorder[j]);
+			maxc = x->client > maxc ? x->client : maxc;
 		}
 		u8 *cl = xcalloc((size_t)maxc + 1, 1);
-		for (size_t j = 0; j < findings_exchanges(); j++) {
-			const struct exch_rec *x = findings_exchange_at(j);
-			if (x->group == (u32)gi && x->client)
+		for (u32 j = ix->xstart[gi]; j < ix->xstart[gi + 1]; j++) {
+			const struct exch_rec *x = findings_exchange_at(ix->xorder[j]);
+			if (x->client)
 				cl[x->client] |= (u8)(1 | (x->failed ? 2 : 0));
 		}
 		size_t aff = 0, unaff = 0, drawn = 0;
@@ -309,7 +366,7 @@ static void h_timeline(FILE *o, const struct report_input *in)
 			fprintf(o, "\" data-client=\"%s\"><div class=\"ln\">", addr_fmt(findings_client(k), a));
 			html_text(o, v->group);
 			fprintf(o, " from client <b>%s</b>: affected</div>\n", a);
-			h_lane(o, v, gi, k, t0, t1);
+			h_lane(o, ix, v, gi, k, t0, t1);
 			fputs("</div>\n", o);
 		}
 		if (aff && unaff)
@@ -469,15 +526,16 @@ static void h_finding(FILE *o, const struct finding *f, const struct report_inpu
 }
 
 /* The findings of v's group, by kind, each kind with its --explain text. */
-static void h_findings(FILE *o, const struct verdict *v, const struct report_input *in)
+static void h_findings(FILE *o, size_t vi, const struct report_input *in, const struct h_index *ix)
 {
 	int any = 0;
+	u32 j0 = ix->fstart[vi], j1 = ix->fstart[vi + 1];
 	for (int k = 0; k < K_N; k++) {
 		size_t n = 0, shown = 0;
 		const struct finding *first = NULL;
-		for (size_t i = 0; i < findings_count(); i++) {
-			const struct finding *f = findings_get(i);
-			if (f->kind == k && strcmp(f->group, v->group) == 0 && !n++)
+		for (u32 j = j0; j < j1; j++) {
+			const struct finding *f = findings_get(ix->forder[j]);
+			if (f->kind == k && !n++)
 				first = f;
 		}
 		if (!n)
@@ -496,9 +554,9 @@ static void h_findings(FILE *o, const struct verdict *v, const struct report_inp
 			fputs("</pre></details>\n", o);
 		}
 		fputs("<ol class=\"findings\">\n", o);
-		for (size_t i = 0; i < findings_count() && shown < HTML_FINDINGS_MAX; i++) {
-			const struct finding *f = findings_get(i);
-			if (f->kind == k && strcmp(f->group, v->group) == 0) {
+		for (u32 j = j0; j < j1 && shown < HTML_FINDINGS_MAX; j++) {
+			const struct finding *f = findings_get(ix->forder[j]);
+			if (f->kind == k) {
 				h_finding(o, f, in);
 				shown++;
 			}
@@ -521,7 +579,8 @@ static int h_known_verdict_key(const char *k)
 	return 0;
 }
 
-static void h_service(FILE *o, const struct verdict *v, size_t idx, const struct report_input *in)
+static void h_service(FILE *o, const struct verdict *v, size_t idx, const struct report_input *in,
+                      const struct h_index *ix)
 {
 	json_t *j = report_verdict_json(v), *x;
 	const char *k;
@@ -570,7 +629,7 @@ static void h_service(FILE *o, const struct verdict *v, size_t idx, const struct
 		}
 		fputs("</ul>\n", o);
 	}
-	h_findings(o, v, in);
+	h_findings(o, idx, in, ix);
 	fputs("</section>\n", o);
 	json_decref(j);
 }
@@ -761,10 +820,13 @@ int html_write(FILE *o, const struct report_input *in)
 	}
 	fputs("</section>\n", o);
 
+	struct h_index ix;
+	h_index_build(&ix, in);
 	if (in->nv)
-		h_timeline(o, in);
+		h_timeline(o, in, &ix);
 	for (size_t i = 0; i < in->nv; i++)
-		h_service(o, &in->v[i], i, in);
+		h_service(o, &in->v[i], i, in, &ix);
+	h_index_free(&ix);
 	h_summary(o, in);
 	fputs("<footer>Written by panne from the verdicts of its text and JSON reports; nothing on this page was "
 	      "fetched from anywhere. Open a frame in Wireshark: <code>wireshark -r FILE -Y 'frame.number == N'</code>."

@@ -210,26 +210,39 @@ static const char *tl_clock(u64 us, int ms, int date, char *buf)
 	return buf;
 }
 
-/* The exchanges of group in TIMELINE_BINS bins of [t0, t1]. */
-static void tl_bins(const char *group, u64 t0, u64 t1, u32 *seen, u32 *failed)
+/* The exchanges of each verdict's group in TIMELINE_BINS bins of [t0, t1],
+ * in one pass over the exchange log. Returns nv records, owned by the
+ * caller (free). */
+struct tl_bins {
+	u32 seen[TIMELINE_BINS], failed[TIMELINE_BINS];
+};
+
+static struct tl_bins *tl_bin_all(const struct verdict *v, size_t nv, u64 t0, u64 t1)
 {
-	memset(seen, 0, TIMELINE_BINS * sizeof *seen);
-	memset(failed, 0, TIMELINE_BINS * sizeof *failed);
-	int gi = findings_group_index(group);
-	if (gi < 0)
-		return;
+	struct tl_bins *bins = xcalloc(nv ? nv : 1, sizeof *bins);
+	size_t ng = findings_groups();
+	i32 *of = xmalloc((ng ? ng : 1) * sizeof *of); /* group index -> verdict, or -1 */
+	for (size_t g = 0; g < ng; g++)
+		of[g] = -1;
+	for (size_t i = 0; i < nv; i++) {
+		int gi = findings_group_index(v[i].group);
+		if (gi >= 0)
+			of[gi] = (i32)i;
+	}
 	u64 span = t1 > t0 ? t1 - t0 : 1;
 	for (size_t i = 0; i < findings_exchanges(); i++) {
 		const struct exch_rec *x = findings_exchange_at(i);
-		if (x->group != (u32)gi)
+		if (x->group >= ng || of[x->group] < 0)
 			continue;
 		u64 t = x->ts_us < t0 ? t0 : x->ts_us > t1 ? t1 : x->ts_us;
 		size_t b = (size_t)((t - t0) * TIMELINE_BINS / span);
 		if (b >= TIMELINE_BINS)
 			b = TIMELINE_BINS - 1;
-		seen[b]++;
-		failed[b] += x->failed;
+		bins[of[x->group]].seen[b]++;
+		bins[of[x->group]].failed[b] += x->failed;
 	}
+	free(of);
+	return bins;
 }
 
 /* The legend of the timelines, once above them. */
@@ -245,16 +258,16 @@ static void tl_legend(FILE *out, u64 t0, u64 t1, const struct tl_style *s)
 /* "    timeline 19:56:35 [..oxX..] 19:56:37  onset 19:56:36.118, recovery -":
  * the exchanges of v's group over [t0, t1], then its onset and recovery
  * (first and last failure, so labelled, while the diagnosis has none). */
-static void text_timeline(FILE *out, const struct verdict *v, u64 t0, u64 t1,
-                          const struct tl_style *s)
+static void text_timeline(FILE *out, const struct verdict *v, const struct tl_bins *tb, u64 t0,
+                          u64 t1, const struct tl_style *s)
 {
 	static const char *const lv[8] = { "\u2581", "\u2582", "\u2583", "\u2584",
 		                           "\u2585", "\u2586", "\u2587", "\u2588" };
-	u32 seen[TIMELINE_BINS], failed[TIMELINE_BINS], max = 0;
+	const u32 *seen = tb->seen, *failed = tb->failed;
+	u32 max = 0;
 	char a[TIME_STRLEN], b[TIME_STRLEN];
 	int date = t1 - t0 >= 86400000000ull;
 
-	tl_bins(v->group, t0, t1, seen, failed);
 	for (int i = 0; i < TIMELINE_BINS; i++)
 		max = seen[i] > max ? seen[i] : max;
 	fprintf(out, "    timeline %s [", tl_clock(t0, 0, date, a));
@@ -295,6 +308,7 @@ void report_status(FILE *out, const struct verdict *v, size_t nv, const struct r
 	}
 	static size_t last_lines;
 	struct tl_style sty = tl_style_of(out);
+	struct tl_bins *tb = tl_bin_all(v, nv, st->first_us, st->last_us);
 	if (tty && last_lines)
 		fprintf(out, "\033[%zuA\033[J", last_lines); /* redraw the block in place */
 	fprintf(out, "%s  %llu packets, %llu flows, %llu dropped by the kernel\n",
@@ -306,8 +320,9 @@ void report_status(FILE *out, const struct verdict *v, size_t nv, const struct r
 			seen += v[i].seen[c], failed += v[i].failed[c];
 		fprintf(out, "  %-14s %-9s %-9s %u/%u failed\n", v[i].group, status_name(v[i].status),
 		        v[i].status == ST_HEALTHY ? "" : attribution_name(v[i].attribution), failed, seen);
-		text_timeline(out, &v[i], st->first_us, st->last_us, &sty);
+		text_timeline(out, &v[i], &tb[i], st->first_us, st->last_us, &sty);
 	}
+	free(tb);
 	last_lines = 2 * nv + 1;
 	fflush(out);
 }
@@ -409,6 +424,7 @@ static void write_text(FILE *out, const struct report_input *in)
 	if (!in->nv)
 		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
 	struct tl_style sty = tl_style_of(out);
+	struct tl_bins *tb = tl_bin_all(in->v, in->nv, st->first_us, st->last_us);
 	if (in->nv && st->first_us) {
 		fputc('\n', out);
 		tl_legend(out, st->first_us, st->last_us, &sty);
@@ -424,12 +440,13 @@ static void write_text(FILE *out, const struct report_input *in)
 			fprintf(out, " %s %u/%u", category_name(c), v->failed[c], v->seen[c]);
 		fputc('\n', out);
 		if (st->first_us)
-			text_timeline(out, v, st->first_us, st->last_us, &sty);
+			text_timeline(out, v, &tb[i], st->first_us, st->last_us, &sty);
 		text_findings(out, v->group, in->files);
 		size_t nr = v->reasons ? json_array_size(v->reasons) : 0;
 		for (size_t r = 0; r < nr; r++)
 			fprintf(out, "  - %s\n", json_string_value(json_array_get(v->reasons, r)));
 	}
+	free(tb);
 	if (in->nv) {
 		fprintf(out, "\nVerdict: ");
 		report_verdict_text(out, in->v, in->nv);

@@ -2,9 +2,12 @@
 """check.py: the HTML report's checks (standard library only).
 
   check.py static PAGE.html              well-formed, CSP stated, nothing to fetch
-  check.py dom DOM.html JSONL [--hostile] the page as a browser rendered it
+  check.py dom DOM.html JSONL [--hostile] [--client ADDR=FAILED]
+                                          the page as a browser rendered it
                                           (chromium --dump-dom) against the
-                                          JSON report of the same run
+                                          JSON report of the same run; with
+                                          --client, the only client lane is
+                                          ADDR's, with FAILED failed marks
   check.py netlog NETLOG                  no request but the browser's own
   check.py console STDERR                 no Content-Security-Policy violation
 
@@ -122,7 +125,7 @@ def clock(rfc3339):
     return rfc3339[11:23] if rfc3339 else None  # "19:56:36.521"
 
 
-def dom(path, jsonl, hostile):
+def dom(path, jsonl, hostile, client):
     t, errs = parse(path), []
     objs = [json.loads(l) for l in open(jsonl)]
     verdicts = [o for o in objs if o["type"] == "verdict"]
@@ -180,6 +183,18 @@ def dom(path, jsonl, hostile):
         errs.append("no folded --explain text")
     if hostile:
         errs += hostile_checks(t, nodes, findings)
+    cl = [n for n in nodes if "client-lane" in n.cls()]
+    if client:
+        addr, nfail = client.split("=")
+        if [n.attrs.get("data-client") for n in cl] != [addr]:
+            errs.append("client lanes %r, expected only %s's" % ([n.attrs.get("data-client") for n in cl], addr))
+        else:
+            marks = [m for m in cl[0].walk() if "m" in m.cls()]
+            got = (sum(1 for m in marks if "fail" in m.cls()), sum(1 for m in marks if "ok" in m.cls()))
+            if got != (int(nfail), 0):
+                errs.append("client %s's lane: %d failed and %d succeeded marks, expected %s and 0" % (addr, got[0], got[1], nfail))
+    elif cl:
+        errs.append("client lanes where every client failed alike: %r" % [n.attrs.get("data-client") for n in cl])
     fail(errs)
 
 
@@ -231,7 +246,8 @@ if __name__ == "__main__":
     if mode == "static":
         static(sys.argv[2])
     elif mode == "dom":
-        dom(sys.argv[2], sys.argv[3], "--hostile" in sys.argv)
+        cli = sys.argv[sys.argv.index("--client") + 1] if "--client" in sys.argv else None
+        dom(sys.argv[2], sys.argv[3], "--hostile" in sys.argv, cli)
     elif mode == "netlog":
         netlog(sys.argv[2])
     elif mode == "console":

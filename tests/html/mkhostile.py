@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""mkhostile.py OUT.pcap: a capture whose names, Host header, reason phrase
-and Server header carry markup, quotes and ampersands, for the HTML report's
-escaping test. One client asks a resolver for two hostile names (both
-NXDOMAIN) and fetches a page over plain HTTP that answers 503 with a hostile
-reason phrase and Server header. Standard library only."""
+"""mkhostile.py OUT.pcap [clients]: captures for the HTML report's tests.
+Default: names, Host header, reason phrase and Server header carrying
+markup, quotes and ampersands: one client asks a resolver for two hostile
+names (both NXDOMAIN) and fetches a page over plain HTTP that answers 503
+with a hostile reason phrase and Server header.
+clients: a service failing for some clients only: AFFECTED's lookups of
+open.spotify.com are answered SERVFAIL, OTHER's are answered. Standard
+library only."""
 import struct
 import sys
 
@@ -69,6 +72,37 @@ def dns(txid, name, response):
     return struct.pack("!HHHHHH", txid, flags, 1, 0, 0, 0) + q
 
 
+AFFECTED, OTHER = "192.168.50.7", "192.168.50.8"
+
+
+def dns_answer(txid, name, rcode):
+    q = qname(name) + struct.pack("!HH", 1, 1)
+    if rcode:
+        return struct.pack("!HHHHHH", txid, 0x8180 | rcode, 1, 0, 0, 0) + q
+    return (struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + q +
+            struct.pack("!HHHIH4s", 0xc00c, 1, 1, 60, 4, a4("198.51.100.10")))
+
+
+def clients(out):
+    t, recs = 1764360000.0, []
+    for i in range(6):
+        for j, cli in enumerate((AFFECTED, OTHER)):
+            txid = 0x2000 + 2 * i + j
+            q = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname("open.spotify.com") + struct.pack("!HH", 1, 1)
+            t += 0.2
+            recs.append((t, eth(udp(cli, RESOLVER, 42000 + i, 53, q, 50 + i), True)))
+            t += 0.003
+            recs.append((t, eth(udp(RESOLVER, cli, 53, 42000 + i, dns_answer(txid, "open.spotify.com", 2 if cli == AFFECTED else 0), 60 + i), False)))
+    write(out, recs)
+
+
+def write(out, recs):
+    with open(out, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for ts, fr in recs:
+            f.write(struct.pack("<IIII", int(ts), int(round((ts % 1) * 1e6)), len(fr), len(fr)) + fr)
+
+
 def main(out):
     t = [1764360000.0]
     recs = []
@@ -91,11 +125,8 @@ def main(out):
     add(eth(tcp(CLIENT, SERVER, 41000, 80, C + 1 + len(req), S + 1 + len(resp), 0x11, b"", 33), True), 0.001)
     add(eth(tcp(SERVER, CLIENT, 80, 41000, S + 1 + len(resp), C + 2 + len(req), 0x11, b"", 42), False), 0.001)
     add(eth(tcp(CLIENT, SERVER, 41000, 80, C + 2 + len(req), S + 2 + len(resp), 0x10, b"", 34), True), 0.001)
-    with open(out, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for ts, fr in recs:
-            f.write(struct.pack("<IIII", int(ts), int(round((ts % 1) * 1e6)), len(fr), len(fr)) + fr)
+    write(out, recs)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    clients(sys.argv[1]) if sys.argv[2:] == ["clients"] else main(sys.argv[1])

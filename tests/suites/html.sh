@@ -1,15 +1,17 @@
 #!/bin/sh
 # html.sh PANNE: the --html page of scenario captures (healthy, upstream,
-# local, attack, several services failing at once) and of a hostile capture
+# local, attack, several services failing at once), of a hostile capture
 # built here (markup, quotes and & in names, Host, reason phrase, Server
-# header): well-formed and valid (tidy), a Content-Security-Policy and
-# nothing to fetch; rendered by a real browser (chromium headless, run with
-# no network at all) whose DOM must hold one lane per verdict, as many
-# failed-exchange marks as the JSON verdicts count, the onset, and every
-# finding's frames and filter, with nothing injected; the browser must log
-# no CSP violation and make no request. Screenshots (phone and desktop
-# width) are left in tests/out/html for a person to look at. Control pages
-# with an external image show that each check can fail.
+# header) and of one where a service fails for one client of two:
+# well-formed and valid (tidy), a Content-Security-Policy and nothing to
+# fetch; rendered by a real browser (chromium headless, run with no network
+# at all) whose DOM must hold one lane per verdict (and one for the affected
+# client where only some are), as many failed-exchange marks as the JSON
+# verdicts count, the onset, and every finding's frames and filter, with
+# nothing injected; the browser must log no CSP violation and make no
+# request. Screenshots (phone and desktop width) are left in tests/out/html
+# for a person to look at. Control pages with an external image show that
+# each check can fail.
 set -u
 PANNE=$1
 OUT=tests/out/html
@@ -44,10 +46,13 @@ chromium_run() {
 }
 
 python3 tests/html/mkhostile.py "$OUT/hostile.pcap" || fail "cannot build the hostile capture"
+python3 tests/html/mkhostile.py "$OUT/clients.pcap" clients || fail "cannot build the two-client capture"
 n=0
-for name in healthy http-5xx gateway-reject uplink-drop rst-injection dns-injection multi-outage hostile; do
-	pcap=captures/$name.pcap scope=""
-	[ $name = hostile ] && pcap=$OUT/hostile.pcap scope=-A
+for name in healthy http-5xx gateway-reject uplink-drop rst-injection dns-injection multi-outage hostile clients; do
+	pcap=captures/$name.pcap scope="" more=""
+	[ $name = hostile ] && pcap=$OUT/hostile.pcap scope=-A more=--hostile
+	# One client's lookups fail, the other's do not (mkhostile.py): one client lane.
+	[ $name = clients ] && pcap=$OUT/clients.pcap more="--client 192.168.50.7=6"
 	page=$OUT/$name.html
 	# shellcheck disable=SC2086
 	"$PANNE" $scope -T json --ca-file captures/test-ca.pem -r "$pcap" --html "$page" >"$OUT/$name.json" 2>"$OUT/$name.err"
@@ -59,9 +64,8 @@ for name in healthy http-5xx gateway-reject uplink-drop rst-injection dns-inject
 	[ $browser = 1 ] || continue
 	chromium_run dom "$page" "$OUT/$name.dom" || fail "$name: chromium --dump-dom failed: $(tail -3 "$OUT/$name.dom.err")"
 	mv "$OUT/$name.dom.stdout" "$OUT/$name.dom"
-	hostile=""
-	[ $name = hostile ] && hostile=--hostile
-	$CHECK dom "$OUT/$name.dom" "$OUT/$name.json" $hostile || fail "$name: the rendered page"
+	# shellcheck disable=SC2086
+	$CHECK dom "$OUT/$name.dom" "$OUT/$name.json" $more || fail "$name: the rendered page"
 	$CHECK console "$OUT/$name.dom.err" || fail "$name: the browser's console"
 	$CHECK netlog "$OUT/$name.dom.netlog" || fail "$name: the browser's requests"
 	for w in 390 1280; do
