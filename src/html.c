@@ -154,7 +154,8 @@ static double h_x(u64 ts, u64 t0, u64 t1)
 	if (t1 <= t0)
 		return (LANE_X0 + LANE_X1) / 2;
 	u64 t = ts < t0 ? t0 : ts > t1 ? t1 : ts;
-	return LANE_X0 + (double)(t - t0) * (LANE_X1 - LANE_X0) / (double)(t1 - t0);
+	/* 6 units in from each edge: a mark at the start or end stays whole. */
+	return LANE_X0 + 6 + (double)(t - t0) * (LANE_X1 - LANE_X0 - 12) / (double)(t1 - t0);
 }
 
 static double h_row_y(int cat)
@@ -268,7 +269,7 @@ static void h_lane(FILE *o, const struct h_index *ix, const struct verdict *v, i
 					u32 m = bins[((size_t)k * 2 + pass) * LANE_BINS + b];
 					if (!m)
 						continue;
-					double x = LANE_X0 + (LANE_X1 - LANE_X0) * ((double)b + 0.5) / LANE_BINS;
+					double x = LANE_X0 + 6 + (LANE_X1 - LANE_X0 - 12) * ((double)b + 0.5) / LANE_BINS;
 					h_mark(o, x, k, pass, m);
 					fprintf(o, "<title>%u %s exchanges %s</title></%s", m, category_name(k),
 					        pass ? "failed" : "succeeded", pass ? "path>" : "circle>");
@@ -759,7 +760,7 @@ int html_write(FILE *o, const struct report_input *in)
 	if (!in->nv)
 		fputs("no service in scope seen", o);
 	else if (nbad)
-		fprintf(o, "%zu of %zu services failing", nbad, in->nv);
+		fprintf(o, "%zu of %zu services degraded or failing", nbad, in->nv);
 	else
 		fputs("every service worked", o);
 	fprintf(o, "</title>\n<style>\n%s", h_css);
@@ -783,7 +784,7 @@ int html_write(FILE *o, const struct report_input *in)
 	if (!in->nv)
 		fputs("No service in scope was seen.", o);
 	else if (nbad)
-		fprintf(o, "%zu of %zu services failing.", nbad, in->nv);
+		fprintf(o, "%zu of %zu services degraded or failing.", nbad, in->nv);
 	else
 		fprintf(o, "Every service in scope worked.");
 	fputs("</p>\n<p class=\"says\">", o);
