@@ -36,5 +36,9 @@
 #define STR_SHOW_MAX 200      /* wire strings printed at most this long */
 #define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (24 B each) */
 #define CLIENTS_CAP 65536     /* distinct client addresses in the exchange log */
+#define TIMELINE_BINS 48      /* text report: bins of a service's timeline line */
+#define HTML_MARKS_MAX 1500   /* --html: exchanges drawn one by one per lane, else binned */
+#define HTML_FINDINGS_MAX 50  /* --html: findings listed per kind and service */
+#define HTML_CLIENT_LANES 8   /* --html: affected clients given a lane of their own */
 
 #endif
