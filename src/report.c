@@ -359,34 +359,59 @@ static void write_json(FILE *out, const struct report_input *in)
 /* ---- text ---- */
 
 /* One line per finding kind of a group: "  http_5xx x3  frames 12 40 77". */
-static void text_findings(FILE *out, const char *group, const char **files)
+/* Findings sorted by group, kind and store order: each verdict's lines come
+ * from its own range instead of a pass over every finding per kind. */
+static int by_group_kind(const void *a, const void *b)
 {
-	for (int k = 0; k < K_N; k++) {
-		size_t n = 0, shown = 0;
-		const struct finding *first = NULL;
-		for (size_t i = 0; i < findings_count(); i++) {
-			const struct finding *f = findings_get(i);
-			if (f->kind != k || strcmp(f->group, group) != 0)
-				continue;
-			if (!n++)
-				first = f;
-		}
-		if (!n)
-			continue;
+	const struct finding *x = findings_get(*(const u32 *)a), *y = findings_get(*(const u32 *)b);
+	int c = strcmp(x->group, y->group);
+	if (c)
+		return c;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return *(const u32 *)a < *(const u32 *)b ? -1 : 1;
+}
+
+static u32 *findings_sorted(void)
+{
+	u32 *ix = xcalloc(findings_count() + 1, sizeof *ix);
+	for (size_t i = 0; i < findings_count(); i++)
+		ix[i] = (u32)i;
+	qsort(ix, findings_count(), sizeof *ix, by_group_kind);
+	return ix;
+}
+
+/* One line per finding kind of a group: "  http_5xx x3  frames 12 40 77". */
+static void text_findings(FILE *out, const char *group, const char **files, const u32 *ix)
+{
+	size_t lo = 0, hi = findings_count();
+	while (lo < hi) { /* the group's first finding */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(findings_get(ix[mid])->group, group) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < findings_count() && strcmp(findings_get(ix[i])->group, group) == 0;) {
+		const struct finding *first = findings_get(ix[i]);
+		int k = first->kind;
+		size_t j = i, shown = 0;
+		while (j < findings_count() && findings_get(ix[j])->kind == k &&
+		       strcmp(findings_get(ix[j])->group, group) == 0)
+			j++;
+		size_t n = j - i;
 		fprintf(out, "    %-17s %-5s x%-4zu frames", kind_name(k), category_name(first->cat), n);
-		for (size_t i = 0; i < findings_count() && shown < 12; i++) {
-			const struct finding *f = findings_get(i);
-			if (f->kind == k && strcmp(f->group, group) == 0) {
-				if (f->frame)
-					fprintf(out, " %u", f->frame);
-				else
-					fprintf(out, " -");
-				shown++;
-			}
+		for (size_t m = i; m < j && shown < 12; m++, shown++) {
+			const struct finding *f = findings_get(ix[m]);
+			if (f->frame)
+				fprintf(out, " %u", f->frame);
+			else
+				fprintf(out, " -");
 		}
 		if (n > shown)
 			fprintf(out, " ...");
 		fputc('\n', out);
+		i = j;
 		/* One example with its facts, so the line can be checked by hand. */
 		char a[ADDR_STRLEN], b[ADDR_STRLEN];
 		char *d = json_dumps(first->detail, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -473,6 +498,7 @@ static void write_text(FILE *out, const struct report_input *in)
 		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
 	struct tl_style sty = tl_style_of(out);
 	struct tl_bins *tb = tl_bin_all(in->v, in->nv, st->first_us, st->last_us);
+	u32 *fix = findings_sorted();
 	if (in->nv && st->first_us) {
 		fputc('\n', out);
 		tl_legend(out, st->first_us, st->last_us, &sty);
@@ -490,11 +516,12 @@ static void write_text(FILE *out, const struct report_input *in)
 		if (st->first_us)
 			text_timeline(out, v, &tb[i], st->first_us, st->last_us, &sty);
 		text_when_who(out, v);
-		text_findings(out, v->group, in->files);
+		text_findings(out, v->group, in->files, fix);
 		size_t nr = v->reasons ? json_array_size(v->reasons) : 0;
 		for (size_t r = 0; r < nr; r++)
 			fprintf(out, "  - %s\n", json_string_value(json_array_get(v->reasons, r)));
 	}
+	free(fix);
 	free(tb);
 	if (in->nv) {
 		fprintf(out, "\nVerdict: ");
