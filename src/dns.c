@@ -46,7 +46,6 @@ struct txn {
 	u8 used, proto, answered, icmp, reported_inj;
 	u8 bogus;          /* BOG_* of the first answer */
 	u8 held;           /* ... awaits a handshake's word: counted by the hold */
-	u8 ans_local;      /* the first answer came from a resolver on the LAN */
 	u8 sup_why;        /* SUP_*: the client asked for the name again later */
 	u8 ac_checked, ac_found; /* answers checked (attack checks), counted at the end */
 	struct addr cli, srv;
@@ -330,17 +329,17 @@ static int same_subnet(const struct addr *a, const struct addr *b)
 }
 
 /* 1 if t's resolver is on the clients' LAN: in the client's own subnet,
- * or its answer (a, else its earlier answers) sent from no farther than
+ * or its ordinary answers (else this answer a) sent from no farther than
  * the clients are from the capture point. */
 static int resolver_local(const struct txn *t, const struct answer *a)
 {
 	const char *why;
 	if (same_subnet(&t->cli, &t->srv))
 		return 1;
-	if (a && a->frame)
-		return hops_place(t->srv.fam, a->ip_ttl, -1, &why) == O_LOCAL;
 	const struct resolver *r = res_get(&t->srv, 0);
-	return r && r->near > r->far;
+	if (r && r->near + r->far)
+		return r->near > r->far;
+	return a && a->frame && hops_place(t->srv.fam, a->ip_ttl, -1, &why) == O_LOCAL;
 }
 
 /* What address a, answered by resolver res for a public name, points at. */
@@ -420,15 +419,15 @@ static void finding_from_txn(struct finding *fd, int kind, const struct txn *t, 
  * own, as its other answers show), or the resolver. */
 static int bogus_origin(const struct txn *t, const char **why)
 {
-	if (t->ans_local) {
-		*why = "the resolver is on the local network";
-		return O_LOCAL;
-	}
 	const struct resolver *r = res_get(&t->srv, 0);
 	int h = hops_of(t->first.ip_ttl);
 	if (r && r->hops_min <= r->hops_max && (h < r->hops_min || h > r->hops_max)) {
 		*why = "sent from another distance than the resolver's other answers";
 		return O_ONPATH;
+	}
+	if (resolver_local(t, &t->first)) {
+		*why = "the resolver is on the local network";
+		return O_LOCAL;
 	}
 	*why = "the resolver beyond the local network gave it";
 	return O_RESOLVER;
@@ -465,10 +464,12 @@ static void count_checks(const struct txn *t, int held, int found)
 }
 
 /* Decides a held answer: an address of it completed a handshake for the
- * name (vouched): genuine, nothing to say. A handshake that refused it,
- * or a sinkhole: the finding. No handshake either way: a finding only
- * when the resolver is beyond the LAN and none of its private answers
- * proved genuine (no sign of a site's own DNS). Counts the exchange. */
+ * name (vouched): genuine, nothing to say. A handshake that refused it, a
+ * sinkhole, or an answer sent from another distance than the resolver's
+ * own: the finding. No handshake either way: a finding only when the
+ * resolver is beyond the LAN and none of its private answers proved
+ * genuine (no sign of a site's own DNS); a LAN resolver's private answer
+ * is the site's own (split horizon, a LAN cache). Counts the exchange. */
 static void hold_decide(struct txn *t)
 {
 	u32 nid = names_intern(t->qname), ok = 0, bad = 0, fr;
@@ -480,11 +481,13 @@ static void hold_decide(struct txn *t)
 			bad = fr;
 	}
 	struct resolver *r = res_get(&t->srv, 0);
-	int failed = 0;
+	const char *why;
+	int failed = 0, origin = bogus_origin(t, &why);
 	if (ok) {
 		if (r)
 			r->vouched++;
-	} else if (t->bogus == BOG_SINKHOLE || bad || (!t->ans_local && !(r && r->vouched))) {
+	} else if (t->bogus == BOG_SINKHOLE || bad || origin == O_ONPATH ||
+	           (origin == O_RESOLVER && !(r && r->vouched))) {
 		emit_bogus(t, t->bogus == BOG_SINKHOLE ? "sinkhole"
 		              : bad                    ? "private_failed"
 		                                       : "private_unconfirmed",
@@ -990,11 +993,12 @@ static void resolver_learn(const struct txn *t, const struct answer *a, int cls)
 		r->timed++;
 		r->rtt_max_us = (u32)MIN((u64)UINT32_MAX, MAX((u64)r->rtt_max_us, a->ts_us - t->q_us));
 	}
-	if (hops_place(t->srv.fam, a->ip_ttl, -1, &why) == O_LOCAL)
-		r->near++;
-	else
-		r->far++;
 	if (cls == BOG_NONE) {
+		/* Where it sits and how far, from its ordinary answers only. */
+		if (hops_place(t->srv.fam, a->ip_ttl, -1, &why) == O_LOCAL)
+			r->near++;
+		else
+			r->far++;
 		u8 h = (u8)MIN(hops_of(a->ip_ttl), 254);
 		r->hops_min = MIN(r->hops_min, h);
 		r->hops_max = MAX(r->hops_max, h);
@@ -1039,6 +1043,8 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 		json_array_append_new(arr, answer_json(&t->first, t->q_us));
 		json_array_append_new(arr, answer_json(&a, t->q_us));
 		json_object_set_new(fd.detail, "answers", arr);
+		/* The race's winner is the forger: the resolver is the later one. */
+		json_object_set_new(fd.detail, "resolver_local", json_boolean(resolver_local(t, &a)));
 		findings_emit(&fd);
 		t->ac_checked += t->ac_checked < 255;
 		t->ac_found += t->ac_found < 255;
@@ -1048,7 +1054,6 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 	}
 	t->answered = 1;
 	t->first = a;
-	t->ans_local = (u8)resolver_local(t, &a);
 	int cls = a.naddr && m->rcode == 0 && name_is_public(t->qname) ? answer_class(&a, &t->srv) : BOG_NONE;
 	resolver_learn(t, &a, cls);
 	if (m->rcode) {

@@ -848,6 +848,14 @@ static void chain_of_the_given_ca_verifies(void **s)
 	struct conn *c = handshake12("example.com", chain, 2, T0, 1);
 	assert_int_equal(findings_count(), 0);
 	assert_int_equal(c->f.app_done, 1);
+	/* The completed handshake vouches for the address under the name (a DNS
+	 * answer pointing there is genuine), and the chain counts as checked. */
+	u32 fr = 0;
+	assert_int_equal(services_vouched(&c->f.srv, names_intern("example.com"), &fr), 1);
+	assert_int_equal(fr, 2); /* the ServerHello */
+	assert_int_equal(services_vouched(&c->f.srv, names_intern("www.example.com"), NULL), 0);
+	assert_int_equal(findings_checks(0)[AC_CHAINS], 1);
+	assert_int_equal(findings_checks(1)[AC_CHAINS], 0);
 	conn_end(c, T0 + SEC);
 }
 
@@ -880,6 +888,10 @@ static void self_signed_certificate_is_untrusted(void **s)
 	assert_int_equal(f->origin, O_UNKNOWN); /* not a catalog service */
 	assert_int_equal(f->frame, 2);
 	assert_int_equal(c->f.app_done, 1); /* failed: no more parsing */
+	/* A refused certificate speaks against the address for the name. */
+	assert_int_equal(services_vouched(&c->f.srv, names_intern("www.example.com"), NULL), -1);
+	assert_int_equal(findings_checks(0)[AC_CHAINS], 1);
+	assert_int_equal(findings_checks(1)[AC_CHAINS], 0); /* not a catalog service: not called interception */
 	conn_end(c, T0 + SEC);
 	u32 failed;
 	assert_int_equal(tls_seen(&failed), 1);
@@ -1146,6 +1158,11 @@ static void streaming_service_with_a_self_made_root_is_interception(void **s)
 	assert_int_equal(t_count(K_CERT_MISMATCH), 1); /* for www.example.com */
 	assert_int_equal(u->frame, 5);
 	assert_int_equal(u->ev[1], 4);
+	assert_int_equal(findings_checks(1)[AC_CHAINS], 1); /* chains_intercepted */
+	const struct group_stats *g = findings_group_find("netflix");
+	assert_non_null(g);
+	assert_int_equal(g->checked[AC_CHAINS], 1);
+	assert_int_equal(g->found[AC_CHAINS], 1);
 }
 
 static void a_different_certificate_after_one_that_verified_is_interception(void **s)
