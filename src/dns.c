@@ -96,6 +96,9 @@ struct resolver {
 	u8 hops_min, hops_max; /* hops_of() of its ordinary answers; min > max: none yet */
 	u32 near, far;      /* answers sent from the LAN (hops_place), or from beyond it */
 	u32 vouched;        /* its private answers a handshake proved */
+	u64 last_ans_us;    /* its latest response, to anyone */
+	u64 silent_us;      /* a query sent then timed out with no response since: 0 none */
+	u32 silent_frame;   /* ... that query */
 };
 static struct resolver *resolvers;
 
@@ -539,8 +542,10 @@ static void hold_flush(void)
  * asked again for the name under a new id, of another resolver or in the
  * other address family, or its retransmissions stopped while it went on
  * asking ("gave_up"); it waited many times the resolver's slowest measured
- * answer ("rtt"). Returns the rule, or NULL when none holds yet; *when and
- * *ev get the time it was decided and the frame that shows it. */
+ * answer ("rtt"); it waited DNS_RTT_FLOOR_US after a query to the same
+ * resolver had timed out, with no response from it since ("silent").
+ * Returns the rule, or NULL when none holds yet; *when and *ev get the
+ * time it was decided and the frame that shows it. */
 static const char *unanswered(const struct txn *t, u64 now_us, u64 *when, u32 *ev, const char **how)
 {
 	*ev = 0;
@@ -574,6 +579,12 @@ static const char *unanswered(const struct txn *t, u64 now_us, u64 *when, u32 *e
 			return "rtt";
 		}
 	}
+	if (r && r->silent_us && r->silent_us <= t->q_us && r->last_ans_us < r->silent_us &&
+	    now_us >= t->last_q_us + DNS_RTT_FLOOR_US) {
+		*when = t->last_q_us + DNS_RTT_FLOOR_US;
+		*ev = r->silent_frame;
+		return "silent";
+	}
 	return NULL;
 }
 
@@ -601,7 +612,8 @@ static void txn_end(u32 i, u64 now_us)
 		if (how)
 			json_object_set_new(fd.detail, "gave_up", json_string(how));
 		if (ev)
-			json_object_set_new(fd.detail, "next_query_frame", json_integer(ev));
+			json_object_set_new(fd.detail, strcmp(rule, "silent") == 0 ? "timed_out_frame" : "next_query_frame",
+			                    json_integer(ev));
 		json_object_set_new(fd.detail, "waited_ms", json_integer((json_int_t)((when - t->last_q_us) / 1000)));
 		const struct resolver *r = res_get(&t->srv, 0);
 		if (r && r->timed >= DNS_RTT_SAMPLES)
@@ -613,6 +625,11 @@ static void txn_end(u32 i, u64 now_us)
 		}
 		findings_emit(&fd);
 		failed = 1;
+		struct resolver *rs = strcmp(rule, "timeout") == 0 ? res_get(&t->srv, 1) : NULL;
+		if (rs && rs->last_ans_us < t->q_us && (!rs->silent_us || rs->silent_us <= rs->last_ans_us)) {
+			rs->silent_us = t->q_us; /* nothing from it since this query: it is silent */
+			rs->silent_frame = t->qframes[0];
+		}
 	} else if (t->answered) {
 		if (t->held && !t->reported_inj) {
 			hold_push(t);
@@ -1009,6 +1026,9 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 {
 	json_t *cnames = NULL;
 	stats.responses++;
+	struct resolver *rs = res_get(&f->srv, 0);
+	if (rs && pk->ts_us > rs->last_ans_us)
+		rs->last_ans_us = pk->ts_us; /* it answers: not silent */
 	u32 i = find(f, m->id);
 	if (i == NIL || (m->qname[0] && tx[i].qname[0] && strcasecmp(tx[i].qname, m->qname) != 0)) {
 		stats.unmatched++;

@@ -179,7 +179,10 @@ const struct explain_entry explain_table[] = {
 	  "    (retransmissions_stopped). next_query_frame is the query that shows it.\n"
 	  "  - rtt: it waited many times (8) longer than the slowest answer the same\n"
 	  "    resolver gave in the capture, and at least a second, once at least 3\n"
-	  "    answers of that resolver were timed. The last two decide even when the\n"
+	  "    answers of that resolver were timed.\n"
+	  "  - silent: it waited at least a second, sent after an earlier query to the\n"
+	  "    same resolver that timed out (timed_out_frame), with no response from\n"
+	  "    that resolver to anyone since. The last three decide even when the\n"
 	  "    capture ends before --dns-timeout; a query too recent for any rule is\n"
 	  "    not judged. A query answered by an ICMP error is icmp_unreachable\n"
 	  "    instead.\n"
@@ -215,8 +218,9 @@ const struct explain_entry explain_table[] = {
 	  "    dns.flags.response == 0 && !dns.response_in\n"
 	  "\n"
 	  "Detail: qtype, retries (retransmissions of the same query), rule (timeout,\n"
-	  "  gave_up or rtt), gave_up (how), next_query_frame, waited_ms,\n"
-	  "  resolver_rtt_max_ms, resolver_local, gateway (live, both sides).\n"
+	  "  gave_up, rtt or silent), gave_up (how), next_query_frame, timed_out_frame,\n"
+	  "  waited_ms, resolver_rtt_max_ms, resolver_local, gateway (live, both\n"
+	  "  sides).\n"
 	  "See panne-findings(7); the verdict rules are in panne(8), ATTRIBUTION.\n" },
 	{ "dns_bogus_answer", "dns", "dns",
 	  "A public name was answered with an address that points nowhere it should.",

@@ -386,6 +386,37 @@ static void two_round_trips_are_not_enough_to_judge_a_wait(void **s)
 	assert_int_equal(t_count(K_DNS_TIMEOUT), 0);
 }
 
+static void a_resolver_silent_since_a_query_timed_out_leaves_the_later_ones_unanswered(void **s)
+{
+	(void)s;
+	q_at(CLI, RES, 1, "open.spotify.com", 1, 40001, T0);
+	q_at(CLI, RES, 2, "www.netflix.com", 1, 40002, T0 + 6 * SEC); /* the first timed out by now */
+	q_at(CLI2, RES, 3, "discord.com", 1, 40003, T0 + 7 * SEC);
+	q_at(CLI2, RES, 4, "www.youtube.com", 1, 40004, T0 + 7 * SEC + 500 * MS); /* too recent */
+	tick(T0 + 8 * SEC);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_DNS_TIMEOUT), 3);
+	const char *rules[3] = { "timeout", "silent", "silent" };
+	for (int i = 0; i < 3; i++) {
+		const struct finding *f = t_find(K_DNS_TIMEOUT, i);
+		assert_int_equal(f->frame, (u32)i + 1);
+		assert_string_equal(dstr(f, "rule"), rules[i]);
+	}
+	assert_int_equal(json_integer_value(json_object_get(t_find(K_DNS_TIMEOUT, 1)->detail, "timed_out_frame")), 1);
+}
+
+static void a_resolver_that_answers_again_is_not_silent(void **s)
+{
+	(void)s;
+	q_at(CLI, RES, 1, "open.spotify.com", 1, 40001, T0);
+	q_at(CLI, RES, 2, "www.netflix.com", 1, 40002, T0 + 6 * SEC);
+	q_at(CLI, RES, 3, "discord.com", 1, 40003, T0 + 6 * SEC + 10 * MS);
+	a_at(RES, CLI, 3, "discord.com", 0, "198.51.100.30", 40003, 64, T0 + 6 * SEC + 20 * MS);
+	tick(T0 + 8 * SEC);
+	pipeline_file_end();
+	assert_int_equal(t_count(K_DNS_TIMEOUT), 1); /* only the one that waited 5 s */
+}
+
 static void each_connection_to_a_shared_address_counts_for_its_clients_name(void **s)
 {
 	struct addr a, c1, c2, c3;
@@ -573,6 +604,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(retransmissions_that_stopped_while_the_client_went_on_are_given_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(a_wait_of_many_round_trips_is_unanswered_once_the_round_trip_is_known, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(two_round_trips_are_not_enough_to_judge_a_wait, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(a_resolver_silent_since_a_query_timed_out_leaves_the_later_ones_unanswered, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(a_resolver_that_answers_again_is_not_silent, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(each_connection_to_a_shared_address_counts_for_its_clients_name, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(shared_address_failures_go_to_each_clients_own_service, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(answers_teach_the_address_map, t_setup, t_teardown),
