@@ -470,9 +470,11 @@ static void count_checks(const struct txn *t, int held, int found)
  * name (vouched): genuine, nothing to say. A handshake that refused it, a
  * sinkhole, or an answer sent from another distance than the resolver's
  * own: the finding. No handshake either way: a finding only when the
- * resolver is beyond the LAN and none of its private answers proved
- * genuine (no sign of a site's own DNS); a LAN resolver's private answer
- * is the site's own (split horizon, a LAN cache). Counts the exchange. */
+ * resolver is beyond the LAN, has a public address, and none of its
+ * private answers proved genuine (no sign of a site's own DNS): a private
+ * answer of a LAN resolver, or of one on a private address (which only
+ * the site's own network reaches), is the site's own (split horizon, a
+ * LAN cache). Counts the exchange. */
 static void hold_decide(struct txn *t)
 {
 	u32 nid = names_intern(t->qname), ok = 0, bad = 0, fr;
@@ -490,7 +492,7 @@ static void hold_decide(struct txn *t)
 		if (r)
 			r->vouched++;
 	} else if (t->bogus == BOG_SINKHOLE || bad || origin == O_ONPATH ||
-	           (origin == O_RESOLVER && !(r && r->vouched))) {
+	           (origin == O_RESOLVER && !(r && r->vouched) && !addr_bogus(&t->srv))) {
 		emit_bogus(t, t->bogus == BOG_SINKHOLE ? "sinkhole"
 		              : bad                    ? "private_failed"
 		                                       : "private_unconfirmed",

@@ -388,10 +388,15 @@ void services_group(const char *name, const struct addr *srv, char *out, size_t 
 	services_group_at(name, srv, NULL, UINT64_MAX, out, outsz);
 }
 
+int services_finding_in_scope(const char *group)
+{
+	return !group || !*group || services_in_scope(group);
+}
+
 int services_in_scope(const char *group)
 {
 	if (!group || !*group)
-		return g_opts.scope == SCOPE_ALL;
+		return 0; /* no service: nothing to give a verdict on */
 	switch (g_opts.scope) {
 	case SCOPE_ALL:
 		return 1;

@@ -32,8 +32,13 @@ void services_group(const char *name, const struct addr *srv, char *out, size_t 
 void services_group_at(const char *name, const struct addr *srv, const struct addr *cli,
                        u64 ts_us, char *out, size_t outsz);
 
-/* 1 if group is in the scope of g_opts (catalog, -s list, or -A). */
+/* 1 if group is in the scope of g_opts (catalog, -s list, or -A); 0 for
+ * no group ("": no service, so no verdict). */
 int services_in_scope(const char *group);
+/* 1 if a finding of group is reported: its group is in scope, or it has
+ * none (a finding about the capture itself, as a reflection aimed at a
+ * LAN host, is reported whatever the scope). */
+int services_finding_in_scope(const char *group);
 
 /* Interned names: id 0 is "no name". Lowercases, strips a final dot.
  * Returns 0 when the table is full. */

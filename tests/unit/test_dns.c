@@ -269,15 +269,34 @@ static void unspecified_answer_from_beyond_the_lan_is_the_resolvers(void **s)
 static void a_resolver_whose_private_answers_proved_genuine_is_split_horizon(void **s)
 {
 	(void)s;
-	/* A company resolver several routers away answering private addresses:
-	 * one of them proved by a handshake speaks for the others. */
-	q_at(CLI, "10.0.0.53", 1, "open.spotify.com", 1, 40001, T0);
-	a_at("10.0.0.53", CLI, 1, "open.spotify.com", 0, "10.1.2.3", 40001, 61, T0 + 3 * MS);
-	q_at(CLI, "10.0.0.53", 2, "www.netflix.com", 1, 40002, T0 + 4 * MS);
-	a_at("10.0.0.53", CLI, 2, "www.netflix.com", 0, "10.1.2.4", 40002, 61, T0 + 6 * MS);
+	/* A company resolver on a public address several routers away answering
+	 * private addresses: one of them proved by a handshake speaks for the
+	 * others. */
+	q_at(CLI, FAR, 1, "open.spotify.com", 1, 40001, T0);
+	a_at(FAR, CLI, 1, "open.spotify.com", 0, "10.1.2.3", 40001, 61, T0 + 3 * MS);
+	q_at(CLI, FAR, 2, "www.netflix.com", 1, 40002, T0 + 4 * MS);
+	a_at(FAR, CLI, 2, "www.netflix.com", 0, "10.1.2.4", 40002, 61, T0 + 6 * MS);
 	vouch("10.1.2.3", "open.spotify.com", 1, 9);
 	pipeline_file_end();
 	assert_int_equal(t_count(K_DNS_BOGUS_ANSWER), 0);
+}
+
+static void a_private_resolvers_private_answers_are_the_sites_own_unless_refused(void **s)
+{
+	(void)s;
+	/* Private addressing everywhere, the resolver three routers away, plain
+	 * HTTP only: no handshake can speak, and only the site's own network
+	 * reaches a resolver on a private address. */
+	q_at(CLI, "10.20.0.53", 1, "open.spotify.com", 1, 40001, T0);
+	a_at("10.20.0.53", CLI, 1, "open.spotify.com", 0, "10.30.0.60", 40001, 61, T0 + 3 * MS);
+	q_at(CLI, "10.20.0.53", 2, "www.netflix.com", 1, 40002, T0 + 4 * MS);
+	a_at("10.20.0.53", CLI, 2, "www.netflix.com", 0, "10.30.0.61", 40002, 61, T0 + 6 * MS);
+	vouch("10.30.0.61", "www.netflix.com", 0, 12); /* but this one's certificate was refused */
+	pipeline_file_end();
+	assert_int_equal(t_count(K_DNS_BOGUS_ANSWER), 1);
+	const struct finding *f = t_find(K_DNS_BOGUS_ANSWER, 0);
+	assert_string_equal(f->name, "www.netflix.com");
+	assert_string_equal(dstr(f, "reason"), "private_failed");
 }
 
 static void bogus_answer_from_another_distance_than_the_resolver_is_on_path(void **s)
@@ -549,9 +568,10 @@ static void many_large_answers_to_no_query_are_one_reflection(void **s)
 	assert_string_equal(r->group, "");
 	size_t nv;
 	struct verdict *v = diagnose_run(&nv);
+	assert_false(services_in_scope(""));        /* no verdict for no service... */
+	assert_true(services_finding_in_scope("")); /* ...but the finding is reported */
 	for (size_t i = 0; i < nv; i++) {
-		if (!v[i].group[0])
-			continue; /* the capture's own findings, under -A: no service */
+		assert_true(v[i].group[0]);
 		assert_int_not_equal(v[i].status, ST_FAILING);
 		assert_int_not_equal(v[i].status, ST_DEGRADED);
 	}
@@ -597,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lan_resolver_pointing_names_nowhere_is_a_local_filter, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(unspecified_answer_from_beyond_the_lan_is_the_resolvers, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(a_resolver_whose_private_answers_proved_genuine_is_split_horizon, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(a_private_resolvers_private_answers_are_the_sites_own_unless_refused, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(bogus_answer_from_another_distance_than_the_resolver_is_on_path, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(asked_again_under_a_new_id_is_given_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(asked_another_resolver_is_given_up, t_setup, t_teardown),
