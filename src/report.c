@@ -179,7 +179,7 @@ void report_stream_findings(FILE *out, const char **files, size_t *next)
 {
 	for (; *next < findings_count(); (*next)++) {
 		const struct finding *f = findings_get(*next);
-		if (services_in_scope(f->group))
+		if (services_finding_in_scope(f->group))
 			put_json(out, report_finding_json(f, files));
 	}
 	fflush(out);
@@ -348,7 +348,7 @@ static void write_json(FILE *out, const struct report_input *in)
 {
 	for (size_t i = in->first_finding; i < findings_count(); i++) {
 		const struct finding *f = findings_get(i);
-		if (services_in_scope(f->group))
+		if (services_finding_in_scope(f->group))
 			put_json(out, report_finding_json(f, in->files));
 	}
 	for (size_t i = 0; i < in->nv; i++)

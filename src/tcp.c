@@ -127,7 +127,9 @@ static int origin_of(u8 ttl, u8 expected, const char **why)
 
 static const char *name_of(const struct flow *f)
 {
-	u32 id = f->name_id ? f->name_id : services_name_of_addr(&f->srv);
+	/* A shared address: the name this client resolved to it before connecting. */
+	u32 id = f->name_id ? f->name_id
+	                    : services_name_for(&f->srv, &f->cli, f->syn_us ? f->syn_us : f->first_us);
 	return id ? names_get(id) : NULL;
 }
 
@@ -208,7 +210,7 @@ static void emit_syn_timeout(const struct pending *p, const struct flow *f, cons
 	fd.proto = IPPROTO_TCP_;
 	for (u8 i = 1; i < p->nframes; i++)
 		finding_add_ev(&fd, p->frames[i]);
-	u32 id = p->name_id ? p->name_id : services_name_of_addr(&fd.srv);
+	u32 id = p->name_id ? p->name_id : services_name_for(&fd.srv, &p->cli, p->syn_us);
 	finding_set_name(&fd, id ? names_get(id) : NULL);
 	json_object_set_new(fd.detail, "retries", json_integer(p->retries));
 	int fate = twins_fate(IPPROTO_TCP_, &fd.srv, fd.sport, p->isn, p->file);
