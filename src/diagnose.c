@@ -991,15 +991,45 @@ static void fill(struct gview *g, struct verdict *v)
 	attribute(&c, v);
 }
 
-/* A server address that failure findings of both groups name, if any. */
-static int shared_server(const struct gview *a, const struct gview *b, struct addr *out)
+/* 1 when DNS answers gave address a to a name of group g. */
+static int answered_for(const struct addr *a, const char *g)
+{
+	struct addr_name nm[16];
+	size_t n = services_names_of_addr(a, nm, sizeof nm / sizeof *nm);
+	for (size_t i = 0; i < n; i++) {
+		char grp[SERVICE_KEY_LEN];
+		services_group(names_get(nm[i].name_id), NULL, grp, sizeof grp);
+		if (strcmp(grp, g) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A server both groups share: one that failure findings of both name, or
+ * one that the failures of a went to and DNS answers gave to a name of b
+ * (a CDN address reached through each service's own CNAME). *how says
+ * which. */
+static int shared_server(const struct gview *a, const struct gview *b, struct addr *out, int *how)
 {
 	for (u8 i = 0; i < a->nsrv; i++)
 		for (u8 j = 0; j < b->nsrv; j++)
 			if (addr_eq(&a->srv[i], &b->srv[j])) {
 				*out = a->srv[i];
+				*how = 0;
 				return 1;
 			}
+	for (u8 i = 0; i < a->nsrv; i++)
+		if (answered_for(&a->srv[i], b->group)) {
+			*out = a->srv[i];
+			*how = 1;
+			return 1;
+		}
+	for (u8 j = 0; j < b->nsrv; j++)
+		if (answered_for(&b->srv[j], a->group)) {
+			*out = b->srv[j];
+			*how = 1;
+			return 1;
+		}
 	return 0;
 }
 
@@ -1023,7 +1053,7 @@ static void correlate(struct verdict *v, struct gview **vg, size_t n)
 		int k = vg[i]->dom;
 		char names[256] = "", shared[ADDR_STRLEN] = "";
 		size_t o = 0, members = 0;
-		int all_share = 1;
+		int all_share = 1, by_answer = 0;
 		for (size_t j = 0; j < n; j++) {
 			if (j == i || (v[j].status != ST_FAILING && v[j].status != ST_DEGRADED) ||
 			    vg[j]->dom != k)
@@ -1033,10 +1063,13 @@ static void correlate(struct verdict *v, struct gview **vg, size_t n)
 			if (a0 > b1 + TOGETHER_US || b0 > a1 + TOGETHER_US)
 				continue;
 			struct addr sa;
-			if (shared_server(vg[i], vg[j], &sa))
+			int how;
+			if (shared_server(vg[i], vg[j], &sa, &how)) {
 				addr_fmt(&sa, shared);
-			else
+				by_answer |= how;
+			} else {
 				all_share = 0;
+			}
 			if (o < sizeof names)
 				o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", members ? ", " : "", v[j].group);
 			members++;
@@ -1046,8 +1079,9 @@ static void correlate(struct verdict *v, struct gview **vg, size_t n)
 		char buf[600];
 		if (all_share && shared[0]) {
 			snprintf(buf, sizeof buf,
-			         "%s failed at the same time and in the same way (%s) as %s, through the same server %s: one common upstream (shared hosting or CDN) is failing, not each service",
-			         v[i].group, kind_name(k), names, shared);
+			         "%s failed at the same time and in the same way (%s) as %s, through the same server %s%s: one common upstream (shared hosting or CDN) is failing, not each service",
+			         v[i].group, kind_name(k), names, shared,
+			         by_answer ? " (DNS answers gave it to their names too)" : "");
 			if (v[i].attribution != AT_ATTACK && v[i].attribution != AT_LOCAL) {
 				v[i].attribution = AT_UPSTREAM;
 				v[i].confidence = MAX(v[i].confidence, 0.85);
