@@ -1,7 +1,10 @@
 /* \summary: DNS over UDP and TCP: query/answer matching in a capped
- * transaction table, rcode findings, timeouts, differing answers
- * (injection), bogus answers; teaches services the address -> name map.
- * Messages are parsed with libldns; only DNS packets reach it. */
+ * transaction table, rcode findings, unanswered queries (timeout, the
+ * client giving up, many round trips), differing answers (injection),
+ * answers that point nowhere (held until a handshake proves or refuses
+ * them), reflection; teaches services the address -> names map, with
+ * each answer's client and time. Messages are parsed with libldns; only
+ * DNS packets reach it. */
 #include <ldns/ldns.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "panne/cursor.h"
 #include "panne/dns.h"
 #include "panne/findings.h"
+#include "panne/hops.h"
 #include "panne/opts.h"
 #include "panne/services.h"
 #include "panne/twins.h"
@@ -25,19 +29,35 @@ struct answer {
 	u64 ts_us;
 	u8 rcode;
 	u8 naddr;
-	u32 ttl;
+	u8 ip_ttl;         /* of the packet that carried it */
+	u32 ttl;           /* of its first address record */
 	struct addr addr[ANS_MAX];
 };
 
+/* Why a query is taken as given up: the client asked again for the name. */
+enum { SUP_NONE = 0, SUP_AGAIN, SUP_RESOLVER, SUP_FAMILY };
+
+/* What an answer that points nowhere is (bogus_class): the first three
+ * can never reach a server, the last two may be a site's own (split
+ * horizon) and wait for a handshake's word. */
+enum { BOG_NONE = 0, BOG_UNSPEC, BOG_LOOPBACK, BOG_LINKLOCAL, BOG_SINKHOLE, BOG_PRIVATE };
+
 struct txn {
 	u8 used, proto, answered, icmp, reported_inj;
+	u8 bogus;          /* BOG_* of the first answer */
+	u8 held;           /* ... awaits a handshake's word: counted by the hold */
+	u8 sup_why;        /* SUP_*: the client asked for the name again later */
+	u8 ac_checked, ac_found; /* answers checked (attack checks), counted at the end */
 	struct addr cli, srv;
 	u16 cport, sport, id, qtype;
 	u16 file;
 	u8 nqf, retries;
 	u32 qframes[QFR_MAX];
+	u32 sup_frame;     /* the later query, when sup_why */
 	u64 q_us;          /* first query */
 	u64 last_q_us;     /* last retransmission: the timeout runs from it */
+	u64 prev_q_us;     /* the transmission before it */
+	u64 sup_us;
 	struct answer first;
 	char qname[NAME_MAX_LEN + 1];
 	u32 prev, next;    /* age list: head = newest */
@@ -66,6 +86,40 @@ struct victim {
 };
 static struct victim *victims;
 
+/* What each resolver's own answers show: its round trip (to queries sent
+ * once), its distance, where it sits, and whether its private answers
+ * proved genuine. Direct-mapped: a newcomer takes a colliding slot. */
+struct resolver {
+	struct addr a;
+	u32 timed;          /* answers timed */
+	u32 rtt_max_us;     /* the slowest of them */
+	u8 hops_min, hops_max; /* hops_of() of its ordinary answers; min > max: none yet */
+	u32 near, far;      /* answers sent from the LAN (hops_place), or from beyond it */
+	u32 vouched;        /* its private answers a handshake proved */
+	u64 last_ans_us;    /* its latest response, to anyone */
+	u64 silent_us;      /* a query sent then timed out with no response since: 0 none */
+	u32 silent_frame;   /* ... that query */
+};
+static struct resolver *resolvers;
+
+/* Each DNS client's latest query: a client that went on asking after its
+ * retransmissions stopped has given up on the query. */
+struct dclient {
+	struct addr a;
+	u64 last_q_us;
+	u32 last_frame;
+};
+static struct dclient *dclients;
+
+/* The latest transaction per (client, name, qtype), index + 1: a later
+ * query for the same name supersedes an unanswered one. */
+static u32 *lastq;
+
+/* Answers that point at a private address or a sinkhole, over and waiting
+ * for a handshake's word: a ring, the oldest decided first when full. */
+static struct txn *hold;
+static u32 hold_start, hold_n;
+
 static struct txn *tx;
 static u32 *slots;      /* txn index + 1 */
 static u32 nslots, cap, n, free_head, head, tail;
@@ -88,12 +142,26 @@ void dns_init(void)
 	if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = 0x6a09e667f3bcc909ull;
 	victims = xcalloc(VICTIM_CAP, sizeof *victims);
+	resolvers = xcalloc(DNS_RESOLVER_CAP, sizeof *resolvers);
+	dclients = xcalloc(DNS_CLIENT_CAP, sizeof *dclients);
+	lastq = xcalloc(nslots, sizeof *lastq);
+	hold = xcalloc(DNS_HOLD_CAP, sizeof *hold);
+	hold_start = hold_n = 0;
 }
 
 void dns_reset(void)
 {
 	free(victims);
 	victims = NULL;
+	free(resolvers);
+	free(dclients);
+	free(lastq);
+	free(hold);
+	resolvers = NULL;
+	dclients = NULL;
+	lastq = NULL;
+	hold = NULL;
+	hold_start = hold_n = 0;
 	free(tx);
 	free(slots);
 	tx = NULL;
@@ -218,6 +286,118 @@ static json_t *addrs_json(const struct answer *a)
 	return arr;
 }
 
+static u32 addr_h(const struct addr *a)
+{
+	u32 h = 2166136261u ^ a->fam;
+	for (int k = 0; k < 16; k++)
+		h = (h ^ a->b[k]) * 16777619u;
+	return h;
+}
+
+/* The record of resolver a; with create, a colliding one gives way. */
+static struct resolver *res_get(const struct addr *a, int create)
+{
+	if (!resolvers || !a->fam)
+		return NULL;
+	struct resolver *r = &resolvers[addr_h(a) % DNS_RESOLVER_CAP];
+	if (!addr_eq(&r->a, a)) {
+		if (!create)
+			return NULL;
+		memset(r, 0, sizeof *r);
+		r->a = *a;
+		r->hops_min = 255;
+	}
+	return r;
+}
+
+static struct dclient *client_get(const struct addr *a, int create)
+{
+	if (!dclients || !a->fam)
+		return NULL;
+	struct dclient *c = &dclients[addr_h(a) % DNS_CLIENT_CAP];
+	if (!addr_eq(&c->a, a)) {
+		if (!create)
+			return NULL;
+		memset(c, 0, sizeof *c);
+		c->a = *a;
+	}
+	return c;
+}
+
+/* 1 if a and b share a /24 (IPv4) or a /64 (IPv6): the same subnet as far
+ * as one can tell without its mask. */
+static int same_subnet(const struct addr *a, const struct addr *b)
+{
+	return a->fam && a->fam == b->fam && memcmp(a->b, b->b, a->fam == 4 ? 3 : 8) == 0;
+}
+
+/* 1 if t's resolver is on the clients' LAN: in the client's own subnet,
+ * or its ordinary answers (else this answer a) sent from no farther than
+ * the clients are from the capture point. */
+static int resolver_local(const struct txn *t, const struct answer *a)
+{
+	const char *why;
+	if (same_subnet(&t->cli, &t->srv))
+		return 1;
+	const struct resolver *r = res_get(&t->srv, 0);
+	if (r && r->near + r->far)
+		return r->near > r->far;
+	return a && a->frame && hops_place(t->srv.fam, a->ip_ttl, -1, &why) == O_LOCAL;
+}
+
+/* What address a, answered by resolver res for a public name, points at. */
+static int bogus_class(const struct addr *a, const struct addr *res)
+{
+	static const u8 zero[16];
+	const u8 *b = a->b;
+	if (a->fam == 4) {
+		if (b[0] == 0)
+			return BOG_UNSPEC;
+		if (b[0] == 127)
+			return BOG_LOOPBACK;
+		if (b[0] == 169 && b[1] == 254)
+			return BOG_LINKLOCAL;
+		/* OpenDNS block pages: a well-known sinkhole */
+		if (b[0] == 146 && b[1] == 112 && b[2] == 61 && b[3] >= 104 && b[3] <= 110)
+			return BOG_SINKHOLE;
+	} else if (a->fam == 6) {
+		if (!memcmp(b, zero, 16))
+			return BOG_UNSPEC;
+		if (!memcmp(b, zero, 15) && b[15] == 1)
+			return BOG_LOOPBACK;
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return BOG_LINKLOCAL;
+	}
+	if (!addr_bogus(a))
+		return BOG_NONE;
+	/* A filter on the LAN pointing names at itself (its block page). */
+	return addr_eq(a, res) ? BOG_SINKHOLE : BOG_PRIVATE;
+}
+
+/* The class of a whole answer: what can never be reached first, then a
+ * sinkhole, then a private address. */
+static int answer_class(const struct answer *a, const struct addr *res)
+{
+	int best = BOG_NONE;
+	for (u8 i = 0; i < a->naddr; i++) {
+		int c = bogus_class(&a->addr[i], res);
+		if (c && (!best || c < best))
+			best = c;
+	}
+	return best;
+}
+
+static const char *bogus_reason(int cls)
+{
+	switch (cls) {
+	case BOG_UNSPEC: return "unspecified";
+	case BOG_LOOPBACK: return "loopback";
+	case BOG_LINKLOCAL: return "link_local";
+	case BOG_SINKHOLE: return "sinkhole";
+	default: return "private";
+	}
+}
+
 static void finding_from_txn(struct finding *fd, int kind, const struct txn *t, u64 ts, u32 frame)
 {
 	char qt[32];
@@ -232,36 +412,238 @@ static void finding_from_txn(struct finding *fd, int kind, const struct txn *t, 
 	finding_set_name(fd, t->qname[0] ? t->qname : NULL);
 	fd->origin = O_RESOLVER;
 	json_object_set_new(fd->detail, "qtype", json_string(qtype_str(t->qtype, qt, sizeof qt)));
+	/* Diagnose tells a LAN filter from a resolver beyond by this. */
+	json_object_set_new(fd->detail, "resolver_local",
+	                    json_boolean(resolver_local(t, t->answered ? &t->first : NULL)));
 }
 
-/* Ends transaction i at time now: timeout finding when unanswered and due,
- * then the exchange count. */
+/* Who sent an answer that points nowhere: the LAN's own resolver (a local
+ * filter), something on the path (its distance is not the resolver's
+ * own, as its other answers show), or the resolver. */
+static int bogus_origin(const struct txn *t, const char **why)
+{
+	const struct resolver *r = res_get(&t->srv, 0);
+	int h = hops_of(t->first.ip_ttl);
+	if (r && r->hops_min <= r->hops_max && (h < r->hops_min || h > r->hops_max)) {
+		*why = "sent from another distance than the resolver's other answers";
+		return O_ONPATH;
+	}
+	if (resolver_local(t, &t->first)) {
+		*why = "the resolver is on the local network";
+		return O_LOCAL;
+	}
+	*why = "the resolver beyond the local network gave it";
+	return O_RESOLVER;
+}
+
+/* The dns_bogus_answer finding of t's first answer, for reason; bad_frame
+ * is a handshake that refused the address (0: none). */
+static void emit_bogus(const struct txn *t, const char *reason, u32 bad_frame)
+{
+	struct finding fd;
+	const char *why;
+	finding_from_txn(&fd, K_DNS_BOGUS_ANSWER, t, t->first.ts_us, t->first.frame);
+	finding_add_ev(&fd, bad_frame);
+	fd.origin = (u8)bogus_origin(t, &why);
+	json_object_set_new(fd.detail, "answers", addrs_json(&t->first));
+	json_object_set_new(fd.detail, "ttl", json_integer(t->first.ttl));
+	json_object_set_new(fd.detail, "reason", json_string(reason));
+	json_object_set_new(fd.detail, "ip_ttl", json_integer(t->first.ip_ttl));
+	json_object_set_new(fd.detail, "origin_why", json_string(why));
+	if (bad_frame)
+		json_object_set_new(fd.detail, "handshake_frame", json_integer(bad_frame));
+	findings_emit(&fd);
+}
+
+/* Counts t's answers as attack checks (after its exchange, so that groups
+ * keep the order their exchanges gave them), plus one more when its first
+ * answer was decided by the hold (found: a finding). */
+static void count_checks(const struct txn *t, int held, int found)
+{
+	for (u8 k = 0; k < t->ac_checked; k++)
+		findings_attack_check(AC_DNS_ANSWERS, t->qname, NULL, k < t->ac_found);
+	if (held)
+		findings_attack_check(AC_DNS_ANSWERS, t->qname, NULL, found);
+}
+
+/* Decides a held answer: an address of it completed a handshake for the
+ * name (vouched): genuine, nothing to say. A handshake that refused it, a
+ * sinkhole, or an answer sent from another distance than the resolver's
+ * own: the finding. No handshake either way: a finding only when the
+ * resolver is beyond the LAN, has a public address, and none of its
+ * private answers proved genuine (no sign of a site's own DNS): a private
+ * answer of a LAN resolver, or of one on a private address (which only
+ * the site's own network reaches), is the site's own (split horizon, a
+ * LAN cache). Counts the exchange. */
+static void hold_decide(struct txn *t)
+{
+	u32 nid = names_intern(t->qname), ok = 0, bad = 0, fr;
+	for (u8 i = 0; i < t->first.naddr; i++) {
+		int v = services_vouched(&t->first.addr[i], nid, &fr);
+		if (v > 0 && !ok)
+			ok = fr;
+		else if (v < 0 && !bad)
+			bad = fr;
+	}
+	struct resolver *r = res_get(&t->srv, 0);
+	const char *why;
+	int failed = 0, origin = bogus_origin(t, &why);
+	if (ok) {
+		if (r)
+			r->vouched++;
+	} else if (t->bogus == BOG_SINKHOLE || bad || origin == O_ONPATH ||
+	           (origin == O_RESOLVER && !(r && r->vouched) && !addr_bogus(&t->srv))) {
+		emit_bogus(t, t->bogus == BOG_SINKHOLE ? "sinkhole"
+		              : bad                    ? "private_failed"
+		                                       : "private_unconfirmed",
+		           bad);
+		failed = 1;
+	}
+	findings_exchange(CAT_DNS, t->qname, &t->srv, &t->cli, t->q_us, failed);
+	count_checks(t, 1, failed);
+}
+
+/* Holds ended transaction t until a handshake speaks for its answer (the
+ * ring's oldest is decided when it is full). */
+static void hold_push(const struct txn *t)
+{
+	if (!hold)
+		return;
+	if (hold_n == DNS_HOLD_CAP) {
+		hold_decide(&hold[hold_start]);
+		hold_start = (hold_start + 1) % DNS_HOLD_CAP;
+		hold_n--;
+	}
+	hold[(hold_start + hold_n++) % DNS_HOLD_CAP] = *t;
+}
+
+/* Decides every held answer: those a handshake proved first, so that a
+ * resolver's proven answers speak for its others. */
+static void hold_flush(void)
+{
+	for (u32 k = 0; k < hold_n; k++) {
+		struct txn *t = &hold[(hold_start + k) % DNS_HOLD_CAP];
+		u32 nid = names_intern(t->qname);
+		for (u8 i = 0; i < t->first.naddr; i++)
+			if (services_vouched(&t->first.addr[i], nid, NULL) > 0) {
+				hold_decide(t);
+				t->used = 0;
+				break;
+			}
+	}
+	for (u32 k = 0; k < hold_n; k++) {
+		struct txn *t = &hold[(hold_start + k) % DNS_HOLD_CAP];
+		if (t->used)
+			hold_decide(t);
+	}
+	hold_start = hold_n = 0;
+}
+
+/* Rules for a query with no answer, in order (the first that holds says
+ * it, in detail.rule): it waited --dns-timeout ("timeout"); the client
+ * asked again for the name under a new id, of another resolver or in the
+ * other address family, or its retransmissions stopped while it went on
+ * asking ("gave_up"); it waited many times the resolver's slowest measured
+ * answer ("rtt"); it waited DNS_RTT_FLOOR_US after a query to the same
+ * resolver had timed out, with no response from it since ("silent").
+ * Returns the rule, or NULL when none holds yet; *when and *ev get the
+ * time it was decided and the frame that shows it. */
+static const char *unanswered(const struct txn *t, u64 now_us, u64 *when, u32 *ev, const char **how)
+{
+	*ev = 0;
+	*how = NULL;
+	if (now_us >= t->last_q_us + g_opts.dns_timeout_us) {
+		*when = t->last_q_us + g_opts.dns_timeout_us;
+		return "timeout";
+	}
+	if (t->sup_why) {
+		*when = t->sup_us;
+		*ev = t->sup_frame;
+		*how = t->sup_why == SUP_FAMILY ? "other_family" : t->sup_why == SUP_RESOLVER ? "other_resolver" : "asked_again";
+		return "gave_up";
+	}
+	const struct dclient *c = t->retries ? client_get(&t->cli, 0) : NULL;
+	if (c) {
+		u64 gap = MAX(2 * (t->last_q_us - t->prev_q_us), (u64)DNS_RETRY_GAP_US);
+		if (c->last_q_us >= t->last_q_us + gap) {
+			*when = c->last_q_us;
+			*ev = c->last_frame;
+			*how = "retransmissions_stopped";
+			return "gave_up";
+		}
+	}
+	const struct resolver *r = res_get(&t->srv, 0);
+	if (r && r->timed >= DNS_RTT_SAMPLES) {
+		u64 wait = MAX((u64)r->rtt_max_us * DNS_RTT_FACTOR, (u64)DNS_RTT_FLOOR_US);
+		if (now_us >= t->last_q_us + wait) {
+			*when = t->last_q_us + wait;
+			*how = NULL;
+			return "rtt";
+		}
+	}
+	if (r && r->silent_us && r->silent_us <= t->q_us && r->last_ans_us < r->silent_us &&
+	    now_us >= t->last_q_us + DNS_RTT_FLOOR_US) {
+		*when = t->last_q_us + DNS_RTT_FLOOR_US;
+		*ev = r->silent_frame;
+		return "silent";
+	}
+	return NULL;
+}
+
+/* Ends transaction i at time now: an unanswered query is a dns_timeout when
+ * a rule of unanswered() holds (else the capture ended before the answer
+ * could come: no verdict); an answer held for a handshake's word goes to
+ * the hold; then the exchange count. */
 static void txn_end(u32 i, u64 now_us)
 {
 	struct txn *t = &tx[i];
 	int failed = 0;
 	if (!t->answered && !t->icmp) {
-		if (now_us >= t->last_q_us + g_opts.dns_timeout_us) {
-			struct finding fd;
-			finding_from_txn(&fd, K_DNS_TIMEOUT, t, t->last_q_us + g_opts.dns_timeout_us, t->qframes[0]);
-			json_object_set_new(fd.detail, "retries", json_integer(t->retries));
-			int fate = twins_fate(t->proto, &t->srv, t->sport, twin_key(t->id, t->qname), t->file);
-			if (twins_word(fate)) {
-				json_object_set_new(fd.detail, "gateway", json_string(twins_word(fate)));
-				fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;
-			}
-			findings_emit(&fd);
-			failed = 1;
-		} else {
-			txn_free(i); /* the capture ended before the answer could come: no verdict */
+		u64 when;
+		u32 ev;
+		const char *how, *rule = unanswered(t, now_us, &when, &ev, &how);
+		if (!rule) {
+			txn_free(i);
 			return;
 		}
+		struct finding fd;
+		finding_from_txn(&fd, K_DNS_TIMEOUT, t, when, t->qframes[0]);
+		finding_add_ev(&fd, ev);
+		json_object_set_new(fd.detail, "retries", json_integer(t->retries));
+		json_object_set_new(fd.detail, "rule", json_string(rule));
+		if (how)
+			json_object_set_new(fd.detail, "gave_up", json_string(how));
+		if (ev)
+			json_object_set_new(fd.detail, strcmp(rule, "silent") == 0 ? "timed_out_frame" : "next_query_frame",
+			                    json_integer(ev));
+		json_object_set_new(fd.detail, "waited_ms", json_integer((json_int_t)((when - t->last_q_us) / 1000)));
+		const struct resolver *r = res_get(&t->srv, 0);
+		if (r && r->timed >= DNS_RTT_SAMPLES)
+			json_object_set_new(fd.detail, "resolver_rtt_max_ms", json_real(r->rtt_max_us / 1000.0));
+		int fate = twins_fate(t->proto, &t->srv, t->sport, twin_key(t->id, t->qname), t->file);
+		if (twins_word(fate)) {
+			json_object_set_new(fd.detail, "gateway", json_string(twins_word(fate)));
+			fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;
+		}
+		findings_emit(&fd);
+		failed = 1;
+		struct resolver *rs = strcmp(rule, "timeout") == 0 ? res_get(&t->srv, 1) : NULL;
+		if (rs && rs->last_ans_us < t->q_us && (!rs->silent_us || rs->silent_us <= rs->last_ans_us)) {
+			rs->silent_us = t->q_us; /* nothing from it since this query: it is silent */
+			rs->silent_frame = t->qframes[0];
+		}
 	} else if (t->answered) {
+		if (t->held && !t->reported_inj) {
+			hold_push(t);
+			txn_free(i);
+			return;
+		}
 		failed = t->first.rcode != 0 || t->reported_inj;
 	} else {
 		failed = 1; /* ICMP error */
 	}
 	findings_exchange(CAT_DNS, t->qname, &t->srv, &t->cli, t->q_us, failed);
+	count_checks(t, 0, 0);
 	txn_free(i);
 }
 
@@ -288,7 +670,7 @@ static u32 txn_new(const struct flow *f, u16 id, const struct packet *pk)
 	t->proto = f->proto;
 	t->id = id;
 	t->file = pk->file;
-	t->q_us = t->last_q_us = pk->ts_us;
+	t->q_us = t->last_q_us = t->prev_q_us = pk->ts_us;
 	u32 s = (u32)txn_hash(t) & mask;
 	while (slots[s])
 		s = (s + 1) & mask;
@@ -418,8 +800,9 @@ static int parse_msg(const u8 *p, size_t len, struct msg *m)
 	return 0;
 }
 
-/* Collects the answer addresses (CNAME chains followed) and teaches the map. */
-static void collect_answers(struct msg *m, const struct txn *t, json_t **cnames)
+/* Collects the answer addresses (CNAME chains followed) and teaches the map,
+ * each address with t's client and the answer's time ts_us. */
+static void collect_answers(struct msg *m, const struct txn *t, u64 ts_us, json_t **cnames)
 {
 	ldns_rr_list *an = ldns_pkt_answer(m->pkt);
 	u32 nid = 0;
@@ -441,7 +824,7 @@ static void collect_answers(struct msg *m, const struct txn *t, json_t **cnames)
 			if (m->rcode == 0 && t && t->qname[0]) {
 				if (!nid)
 					nid = names_intern(t->qname);
-				services_learn(&a, nid);
+				services_learn(&a, nid, &t->cli, ts_us);
 			}
 		} else if (ty == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) >= 1 && cnames) {
 			char c[NAME_MAX_LEN + 1];
@@ -476,6 +859,57 @@ static json_t *answer_json(const struct answer *a, u64 q_us)
 	                 "delay_us", (json_int_t)(a->ts_us - q_us));
 }
 
+/* The client sent a query in pk: it is still asking. */
+static void client_seen(const struct addr *cli, const struct packet *pk)
+{
+	struct dclient *c = client_get(cli, 1);
+	if (c && pk->ts_us >= c->last_q_us) {
+		c->last_q_us = pk->ts_us;
+		c->last_frame = pk->frame;
+	}
+}
+
+/* lastq slot of (t's client, t's name, qtype). */
+static u32 lastq_slot(const struct txn *t, u16 qtype)
+{
+	u32 h = addr_h(&t->cli) ^ qtype;
+	for (const char *p = t->qname; *p; p++)
+		h = (h ^ (u8)(*p | 0x20)) * 16777619u;
+	return (h ^ (h >> 15)) & (nslots - 1);
+}
+
+/* If lastq slot sl names an unanswered query of nw's client for nw's name
+ * (of qtype want), sent long enough before nw not to be a parallel one,
+ * nw supersedes it: the client gave up on it. */
+static void supersede(u32 sl, const struct txn *nw, u16 want, int why)
+{
+	u32 j = lastq[sl];
+	if (!j || j - 1 >= cap)
+		return;
+	struct txn *o = &tx[j - 1];
+	if (o == nw || !o->used || o->answered || o->icmp || o->sup_why || o->qtype != want ||
+	    !addr_eq(&o->cli, &nw->cli) || strcasecmp(o->qname, nw->qname) != 0 ||
+	    nw->q_us < o->last_q_us + DNS_RETRY_GAP_US)
+		return;
+	o->sup_why = (u8)(why == SUP_AGAIN && !addr_eq(&o->srv, &nw->srv) ? SUP_RESOLVER : why);
+	o->sup_frame = nw->qframes[0];
+	o->sup_us = nw->q_us;
+}
+
+/* A new query i: does it supersede the client's earlier one for the name,
+ * of the same type (asked again) or of the other address family (moved)? */
+static void note_retry(u32 i)
+{
+	const struct txn *t = &tx[i];
+	u32 sl = lastq_slot(t, t->qtype);
+	supersede(sl, t, t->qtype, SUP_AGAIN);
+	if (t->qtype == 1 || t->qtype == 28) {
+		u16 other = t->qtype == 1 ? 28 : 1;
+		supersede(lastq_slot(t, other), t, other, SUP_FAMILY);
+	}
+	lastq[sl] = i + 1;
+}
+
 static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 {
 	stats.queries++;
@@ -487,9 +921,11 @@ static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 			t->retries++;
 		if (t->nqf < QFR_MAX)
 			t->qframes[t->nqf++] = pk->frame;
+		t->prev_q_us = t->last_q_us;
 		t->last_q_us = pk->ts_us;
 		list_unlink(i); /* back to the newest end: expiry walks from the oldest */
 		list_push_head(i);
+		client_seen(&f->cli, pk);
 		return;
 	}
 	if (i != NIL)
@@ -499,6 +935,9 @@ static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 	t->qtype = m->qtype;
 	snprintf(t->qname, sizeof t->qname, "%s", m->qname);
 	t->qframes[t->nqf++] = pk->frame;
+	client_seen(&f->cli, pk);
+	if (t->qname[0])
+		note_retry(i);
 }
 
 static void note_unmatched(const struct flow *f, const struct packet *pk, const struct msg *m)
@@ -546,7 +985,10 @@ static void reflection_findings(void)
 			fd.cli = v->a;
 			fd.proto = IPPROTO_UDP_;
 			fd.origin = O_ONPATH;
-			finding_set_name(&fd, v->qname[0] ? v->qname : NULL);
+			/* The attack is on the target, not on the name it asks for (which
+			 * the attacker chose): no service is named, none fails by it. */
+			if (v->qname[0])
+				json_object_set_new(fd.detail, "qname", json_string(v->qname));
 			json_object_set_new(fd.detail, "count", json_integer(v->count));
 			json_object_set_new(fd.detail, "large_or_fragmented", json_integer(v->big));
 			json_object_set_new(fd.detail, "bytes", json_integer((json_int_t)v->bytes));
@@ -558,10 +1000,37 @@ static void reflection_findings(void)
 	}
 }
 
+/* What t's first answer a (of class cls) teaches about its resolver. */
+static void resolver_learn(const struct txn *t, const struct answer *a, int cls)
+{
+	struct resolver *r = res_get(&t->srv, 1);
+	const char *why;
+	if (!r)
+		return;
+	if (!t->retries && a->ts_us >= t->q_us) {
+		/* Only queries sent once: a retransmission's answer has no clear start. */
+		r->timed++;
+		r->rtt_max_us = (u32)MIN((u64)UINT32_MAX, MAX((u64)r->rtt_max_us, a->ts_us - t->q_us));
+	}
+	if (cls == BOG_NONE) {
+		/* Where it sits and how far, from its ordinary answers only. */
+		if (hops_place(t->srv.fam, a->ip_ttl, -1, &why) == O_LOCAL)
+			r->near++;
+		else
+			r->far++;
+		u8 h = (u8)MIN(hops_of(a->ip_ttl), 254);
+		r->hops_min = MIN(r->hops_min, h);
+		r->hops_max = MAX(r->hops_max, h);
+	}
+}
+
 static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 {
 	json_t *cnames = NULL;
 	stats.responses++;
+	struct resolver *rs = res_get(&f->srv, 0);
+	if (rs && pk->ts_us > rs->last_ans_us)
+		rs->last_ans_us = pk->ts_us; /* it answers: not silent */
 	u32 i = find(f, m->id);
 	if (i == NIL || (m->qname[0] && tx[i].qname[0] && strcasecmp(tx[i].qname, m->qname) != 0)) {
 		stats.unmatched++;
@@ -574,15 +1043,17 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 	a.ts_us = pk->ts_us;
 	a.rcode = m->rcode;
 	if (m->parsed)
-		collect_answers(m, t->answered ? NULL : t, &cnames);
+		collect_answers(m, t->answered ? NULL : t, pk->ts_us, &cnames);
 	a.naddr = m->ans.naddr;
 	a.ttl = m->ans.ttl;
+	a.ip_ttl = pk->ttl;
 	memcpy(a.addr, m->ans.addr, sizeof a.addr);
 
 	if (t->answered) {
 		/* A second answer: the same is a retransmission, a different one a race. */
 		if (same_answer(&t->first, &a) || t->reported_inj) {
 			stats.duplicates++;
+			t->ac_checked += t->ac_checked < 255;
 			json_decref(cnames);
 			return;
 		}
@@ -594,13 +1065,19 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 		json_array_append_new(arr, answer_json(&t->first, t->q_us));
 		json_array_append_new(arr, answer_json(&a, t->q_us));
 		json_object_set_new(fd.detail, "answers", arr);
+		/* The race's winner is the forger: the resolver is the later one. */
+		json_object_set_new(fd.detail, "resolver_local", json_boolean(resolver_local(t, &a)));
 		findings_emit(&fd);
+		t->ac_checked += t->ac_checked < 255;
+		t->ac_found += t->ac_found < 255;
 		t->reported_inj = 1;
 		json_decref(cnames);
 		return;
 	}
 	t->answered = 1;
 	t->first = a;
+	int cls = a.naddr && m->rcode == 0 && name_is_public(t->qname) ? answer_class(&a, &t->srv) : BOG_NONE;
+	resolver_learn(t, &a, cls);
 	if (m->rcode) {
 		int k = m->rcode == 2 ? K_SERVFAIL : m->rcode == 3 ? K_NXDOMAIN
 		        : m->rcode == 5 ? K_DNS_REFUSED : K_DNS_ERROR;
@@ -612,18 +1089,18 @@ static void on_response(struct flow *f, const struct packet *pk, struct msg *m)
 		if (m->opcode)
 			json_object_set_new(fd.detail, "opcode", json_integer(m->opcode));
 		findings_emit(&fd);
-	} else if (a.naddr && name_is_public(t->qname)) {
-		u8 bogus = 0;
-		for (u8 j = 0; j < a.naddr; j++)
-			bogus += (u8)addr_bogus(&a.addr[j]);
-		if (bogus) {
-			struct finding fd;
-			finding_from_txn(&fd, K_DNS_BOGUS_ANSWER, t, pk->ts_us, pk->frame);
-			json_object_set_new(fd.detail, "answers", addrs_json(&a));
-			json_object_set_new(fd.detail, "ttl", json_integer(a.ttl));
-			findings_emit(&fd);
+	}
+	t->bogus = (u8)cls;
+	if (cls == BOG_SINKHOLE || cls == BOG_PRIVATE) {
+		t->held = 1; /* decided once a handshake speaks, or at the end */
+	} else {
+		if (cls) {
+			/* Points where no server can be: no handshake can vouch for it. */
+			emit_bogus(t, bogus_reason(cls), 0);
 			t->reported_inj = 1; /* counts the exchange as failed */
 		}
+		t->ac_checked++;
+		t->ac_found += cls != BOG_NONE;
 	}
 	json_decref(cnames);
 }
@@ -762,5 +1239,10 @@ void dns_finish(u64 now_us)
 		return;
 	while (tail != NIL)
 		txn_end(tail, now_us);
+	hold_flush();
 	reflection_findings();
+	/* Clients' query times are the file's own (files need not follow each
+	 * other in time); what resolvers showed still holds. */
+	if (dclients)
+		memset(dclients, 0, DNS_CLIENT_CAP * sizeof *dclients);
 }

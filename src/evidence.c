@@ -23,7 +23,7 @@ static u32 *cited(u16 idx, size_t *n)
 	u32 *v = xmalloc(cap * sizeof *v);
 	for (size_t i = 0; i < findings_count(); i++) {
 		const struct finding *f = findings_get(i);
-		if (f->file != idx || !services_in_scope(f->group))
+		if (f->file != idx || !services_finding_in_scope(f->group))
 			continue;
 		for (u8 e = 0; e < f->n_ev; e++) {
 			if (k == cap)

@@ -186,7 +186,8 @@ void finding_set_name(struct finding *f, const char *name)
 
 void findings_emit(struct finding *f)
 {
-	services_group(f->name[0] ? f->name : NULL, &f->srv, f->group, sizeof f->group);
+	/* Without a name, a shared address is credited as its client resolved it. */
+	services_group_at(f->name[0] ? f->name : NULL, &f->srv, &f->cli, f->ts_us, f->group, sizeof f->group);
 	if (n_store >= g_opts.findings_cap && g_opts.findings_cap) {
 		n_dropped++;
 		json_decref(f->detail);
@@ -315,7 +316,7 @@ static void exchange(int cat, const char *name, const struct addr *srv, const st
 	struct addr none = { 0 };
 	if (cat < 0 || cat >= CAT_N)
 		return;
-	services_group(name && name[0] ? name : NULL, srv ? srv : &none, group, sizeof group);
+	services_group_at(name && name[0] ? name : NULL, srv ? srv : &none, cli, ts_us, group, sizeof group);
 	struct group_stats *g = group_get(group, 1);
 	g->seen[cat]++;
 	if (failed)
@@ -332,7 +333,7 @@ static void exchange(int cat, const char *name, const struct addr *srv, const st
 	x->ts_us = ts_us;
 	x->group = (u32)(g - groups);
 	x->client = client_intern(cli);
-	x->name = name && name[0] ? names_intern(name) : 0;
+	x->name = name && name[0] ? names_intern(name) : srv ? services_name_for(srv, cli, ts_us) : 0;
 	x->cat = (u8)cat;
 	x->failed = failed != 0;
 }

@@ -13,6 +13,7 @@
 #include "panne/explain.h"
 #include "panne/evidence.h"
 #include "panne/findings.h"
+#include "panne/html.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
 #include "panne/privs.h"
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 	        "  -c COUNT           live: stop after COUNT packets\n"
 	        "  -t SECONDS         live: stop after SECONDS\n"
 	        "  -w FILE            write the evidence frames to the pcap FILE\n"
+	        "  --html FILE        also write the report as one self-contained HTML page\n"
 	        "  --keep-max MIB     live -w: packets kept per interface for it (default %u)\n"
 	        "  --merge            read the -r files side by side in time order, as one\n"
 	        "                     capture of a gateway's interfaces (first: client side)\n"
@@ -70,7 +72,7 @@ static void usage(FILE *out)
 	        FINDINGS_CAP_DEFAULT, PROBE_TIMEOUT_DEFAULT, PROBE_PARALLEL_DEFAULT);
 }
 
-enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE, OPT_KEEP };
+enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE, OPT_KEEP, OPT_HTML };
 
 /* Parses a positive number for option name, or dies naming it. */
 /* Splits "a,b,c" into a NULL-terminated array of lowercase keys. */
@@ -104,6 +106,25 @@ static char *join_args(int argc, char **argv)
 		strcat(s, argv[i]);
 	}
 	return s;
+}
+
+/* --html: creates FILE before privileges are dropped, or dies naming it. */
+static FILE *html_open(const char *path)
+{
+	FILE *f = path ? fopen(path, "w") : NULL;
+	if (path && !f)
+		die(EXIT_USAGE, "--html %s: cannot create it", path);
+	return f;
+}
+
+/* --html: writes the page and closes FILE, or dies naming it. */
+static void html_close(FILE *f, const char *path, const struct report_input *in)
+{
+	if (!f)
+		return;
+	int bad = html_write(f, in) < 0;
+	if (fclose(f) != 0 || bad)
+		die(EXIT_USAGE, "--html %s: write error", path);
 }
 
 static volatile int stop_flag;
@@ -153,7 +174,7 @@ static void live_tick(void *user, u64 now_us)
  * the final report. */
 static int run_live(const char **ifaces, size_t n, const char *live_bpf, const char *user,
                     unsigned long interval, unsigned long count, unsigned long duration,
-                    const char *wfile)
+                    const char *wfile, const char *hfile)
 {
 	char err[512];
 	FILE *wout = NULL;
@@ -174,6 +195,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 	}
 	if (wfile && !(wout = fopen(wfile, "wb")))
 		die(EXIT_USAGE, "-w %s: cannot create it", wfile);
+	FILE *hout = html_open(hfile);
 	if (privs_drop(user, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
 	twins_init((u16)n); /* two interfaces: each dropped or forwarded packet is told apart */
@@ -217,6 +239,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 				fclose(kept[i]);
 	}
 	report_write(stdout, &in);
+	html_close(hout, hfile, &in);
 	json_decref(in.evidence_map);
 	int failures = 0;
 	for (size_t i = 0; i < nv; i++)
@@ -242,13 +265,14 @@ int main(int argc, char **argv)
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ "merge", no_argument, NULL, OPT_MERGE },
 		{ "keep-max", required_argument, NULL, OPT_KEEP },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *files[MAX_FILES];
 	const char *ifaces[MAX_FILES];
-	const char *user = NULL, *wfile = NULL;
+	const char *user = NULL, *wfile = NULL, *hfile = NULL;
 	size_t nfiles = 0, nifaces = 0;
 	int merge = 0;
 	unsigned long interval = STATUS_INTERVAL_DEFAULT, count = 0, duration = 0;
@@ -330,6 +354,9 @@ int main(int argc, char **argv)
 		case OPT_MERGE:
 			merge = 1;
 			break;
+		case OPT_HTML:
+			hfile = optarg;
+			break;
 		case OPT_EXPLAIN:
 			return explain_print(stdout, stderr, optarg) == 0 ? EXIT_CLEAN : EXIT_USAGE;
 		case 'h':
@@ -353,7 +380,7 @@ int main(int argc, char **argv)
 
 	char *bpf = optind < argc ? join_args(argc - optind, argv + optind) : NULL;
 	if (nifaces) {
-		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile);
+		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile, hfile);
 		free(bpf);
 		return rc;
 	}
@@ -382,6 +409,7 @@ int main(int argc, char **argv)
 		if (!(wout = fopen(wfile, "wb")))
 			die(EXIT_USAGE, "-w %s: cannot create it", wfile);
 	}
+	FILE *hout = html_open(hfile);
 	/* Inputs, catalog and CA store are open: nothing more needs root. */
 	if (privs_drop(user, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
@@ -425,6 +453,7 @@ int main(int argc, char **argv)
 				fclose(again[i]);
 	}
 	report_write(stdout, &in);
+	html_close(hout, hfile, &in);
 	json_decref(in.evidence_map);
 
 	int failures = 0;

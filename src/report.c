@@ -1,6 +1,10 @@
 /* \summary: the text report for people and the JSON lines of OUTPUT.md;
  * reads findings, verdicts and run counters, analyses nothing. */
+#include <langinfo.h>
+#include <locale.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "panne/dns.h"
 #include "panne/findings.h"
@@ -51,7 +55,7 @@ json_t *report_finding_json(const struct finding *f, const char **files)
 	return o;
 }
 
-static json_t *verdict_json(const struct verdict *v)
+json_t *report_verdict_json(const struct verdict *v)
 {
 	json_t *o = json_object(), *counts = json_object(), *ev = json_array();
 
@@ -71,10 +75,25 @@ static json_t *verdict_json(const struct verdict *v)
 	for (u8 i = 0; i < v->n_ev; i++)
 		json_array_append_new(ev, json_integer(v->ev[i]));
 	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "onset", jtime(v->onset_us));
+	json_object_set_new(o, "recovery", jtime(v->recovery_us));
+	if (v->clients)
+		json_object_set(o, "clients", v->clients);
+	else
+		json_object_set_new(o, "clients", json_pack("{s:[],s:[],s:i,s:i}", "affected", "unaffected",
+		                                            "affected_count", 0, "unaffected_count", 0));
+	if (v->names)
+		json_object_set(o, "names", v->names);
+	else
+		json_object_set_new(o, "names", json_array());
+	if (v->attack_checks)
+		json_object_set(o, "attack_checks", v->attack_checks);
+	else
+		json_object_set_new(o, "attack_checks", json_object());
 	return o;
 }
 
-static json_t *summary_json(const struct report_input *in)
+json_t *report_summary_json(const struct report_input *in)
 {
 	json_t *o = json_object(), *files = json_array(), *errs = json_array();
 	const struct run_stats *st = in->st;
@@ -93,6 +112,8 @@ static json_t *summary_json(const struct report_input *in)
 	for (size_t i = 0; i < in->nerrors; i++)
 		json_array_append_new(errs, json_string(in->errors[i]));
 	json_object_set_new(o, "errors", errs);
+	char sentence[384];
+	json_object_set_new(o, "attack_checks", diagnose_attack_checks(sentence, sizeof sentence));
 	/* Additions to the contract (OUTPUT.md allows new fields). */
 	json_object_set_new(o, "flows_evicted", json_integer((json_int_t)st->flows_evicted));
 	json_object_set_new(o, "findings_dropped", json_integer((json_int_t)st->findings_dropped));
@@ -158,10 +179,138 @@ void report_stream_findings(FILE *out, const char **files, size_t *next)
 {
 	for (; *next < findings_count(); (*next)++) {
 		const struct finding *f = findings_get(*next);
-		if (services_in_scope(f->group))
+		if (services_finding_in_scope(f->group))
 			put_json(out, report_finding_json(f, files));
 	}
 	fflush(out);
+}
+
+/* ---- timeline: one line per service ---- */
+
+/* How a timeline may be drawn on out: block characters only on a terminal
+ * whose locale's character set is UTF-8, color only on a terminal and
+ * without NO_COLOR (no-color.org). */
+struct tl_style {
+	int utf8, color;
+};
+
+static struct tl_style tl_style_of(FILE *out)
+{
+	struct tl_style s = { 0, 0 };
+	if (!isatty(fileno(out)))
+		return s;
+	/* The environment's LC_CTYPE, looked at and put back: nothing else in
+	 * panne depends on the locale. */
+	const char *old = setlocale(LC_CTYPE, NULL);
+	char keep[64];
+	snprintf(keep, sizeof keep, "%s", old ? old : "C");
+	if (setlocale(LC_CTYPE, "")) {
+		const char *cs = nl_langinfo(CODESET);
+		s.utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+	}
+	setlocale(LC_CTYPE, keep);
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	s.color = !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
+	return s;
+}
+
+/* "19:56:35" (with ".mmm" when ms), or with the date when the capture spans
+ * days. buf holds TIME_STRLEN. */
+static const char *tl_clock(u64 us, int ms, int date, char *buf)
+{
+	char t[TIME_STRLEN];
+	time_fmt(us, t); /* 2026-11-28T19:56:35.584438Z */
+	if (date)
+		snprintf(buf, TIME_STRLEN, "%.10s %.*s", t, ms ? 12 : 8, t + 11);
+	else
+		snprintf(buf, TIME_STRLEN, "%.*s", ms ? 12 : 8, t + 11);
+	return buf;
+}
+
+/* The exchanges of each verdict's group in TIMELINE_BINS bins of [t0, t1],
+ * in one pass over the exchange log. Returns nv records, owned by the
+ * caller (free). */
+struct tl_bins {
+	u32 seen[TIMELINE_BINS], failed[TIMELINE_BINS];
+};
+
+static struct tl_bins *tl_bin_all(const struct verdict *v, size_t nv, u64 t0, u64 t1)
+{
+	struct tl_bins *bins = xcalloc(nv ? nv : 1, sizeof *bins);
+	size_t ng = findings_groups();
+	i32 *of = xmalloc((ng ? ng : 1) * sizeof *of); /* group index -> verdict, or -1 */
+	for (size_t g = 0; g < ng; g++)
+		of[g] = -1;
+	for (size_t i = 0; i < nv; i++) {
+		int gi = findings_group_index(v[i].group);
+		if (gi >= 0)
+			of[gi] = (i32)i;
+	}
+	u64 span = t1 > t0 ? t1 - t0 : 1;
+	for (size_t i = 0; i < findings_exchanges(); i++) {
+		const struct exch_rec *x = findings_exchange_at(i);
+		if (x->group >= ng || of[x->group] < 0)
+			continue;
+		u64 t = x->ts_us < t0 ? t0 : x->ts_us > t1 ? t1 : x->ts_us;
+		size_t b = (size_t)((t - t0) * TIMELINE_BINS / span);
+		if (b >= TIMELINE_BINS)
+			b = TIMELINE_BINS - 1;
+		bins[of[x->group]].seen[b]++;
+		bins[of[x->group]].failed[b] += x->failed;
+	}
+	free(of);
+	return bins;
+}
+
+/* The legend of the timelines, once above them. */
+static void tl_legend(FILE *out, u64 t0, u64 t1, const struct tl_style *s)
+{
+	double bin = (double)(t1 > t0 ? t1 - t0 : 1) / TIMELINE_BINS / 1e6;
+	fprintf(out, "Timelines: %d bins of %.3g s; %s\n", TIMELINE_BINS, bin,
+	        s->utf8 ? "\u00b7 none, \u2581..\u2588 exchanges that succeeded (height: how many), "
+	                  "\u2592 some failed, \u2573 half or more failed"
+	                : ". none, o exchanges that succeeded (O: over half the busiest bin), x some failed, X half or more failed");
+}
+
+/* "    timeline 19:56:35 [..oxX..] 19:56:37  onset 19:56:36.118, recovery -":
+ * the exchanges of v's group over [t0, t1], then its onset and recovery
+ * (first and last failure, so labelled, while the diagnosis has none). */
+static void text_timeline(FILE *out, const struct verdict *v, const struct tl_bins *tb, u64 t0,
+                          u64 t1, const struct tl_style *s)
+{
+	static const char *const lv[8] = { "\u2581", "\u2582", "\u2583", "\u2584",
+		                           "\u2585", "\u2586", "\u2587", "\u2588" };
+	const u32 *seen = tb->seen, *failed = tb->failed;
+	u32 max = 0;
+	char a[TIME_STRLEN], b[TIME_STRLEN];
+	int date = t1 - t0 >= 86400000000ull;
+
+	for (int i = 0; i < TIMELINE_BINS; i++)
+		max = seen[i] > max ? seen[i] : max;
+	fprintf(out, "    timeline %s [", tl_clock(t0, 0, date, a));
+	for (int i = 0; i < TIMELINE_BINS; i++) {
+		int bad = failed[i] > 0, most = 2 * failed[i] >= seen[i];
+		if (bad && s->color)
+			fputs("\033[1;31m", out);
+		if (!seen[i])
+			fputs(s->utf8 ? "\u00b7" : ".", out);
+		else if (bad)
+			fputs(s->utf8 ? (most ? "\u2573" : "\u2592") : (most ? "X" : "x"), out);
+		else if (s->utf8)
+			fputs(lv[(seen[i] * 8 - 1) / max], out);
+		else
+			fputc(2 * seen[i] > max && max > 1 ? 'O' : 'o', out);
+		if (bad && s->color)
+			fputs("\033[0m", out);
+	}
+	fprintf(out, "] %s", tl_clock(t1, 0, date, b));
+	if (v->onset_us)
+		fprintf(out, "  onset %s, recovery %s", tl_clock(v->onset_us, 1, date, a),
+		        v->recovery_us ? tl_clock(v->recovery_us, 1, date, b) : "none by the end");
+	else if (v->first_failure)
+		fprintf(out, "  first failure %s, last %s", tl_clock(v->first_failure, 1, date, a),
+		        tl_clock(v->last_failure, 1, date, b));
+	fputc('\n', out);
 }
 
 void report_status(FILE *out, const struct verdict *v, size_t nv, const struct run_stats *st,
@@ -170,11 +319,13 @@ void report_status(FILE *out, const struct verdict *v, size_t nv, const struct r
 	char t[TIME_STRLEN];
 	if (g_opts.format == OUT_JSON) {
 		for (size_t i = 0; i < nv; i++)
-			put_json(out, verdict_json(&v[i]));
+			put_json(out, report_verdict_json(&v[i]));
 		fflush(out);
 		return;
 	}
 	static size_t last_lines;
+	struct tl_style sty = tl_style_of(out);
+	struct tl_bins *tb = tl_bin_all(v, nv, st->first_us, st->last_us);
 	if (tty && last_lines)
 		fprintf(out, "\033[%zuA\033[J", last_lines); /* redraw the block in place */
 	fprintf(out, "%s  %llu packets, %llu flows, %llu dropped by the kernel\n",
@@ -186,8 +337,10 @@ void report_status(FILE *out, const struct verdict *v, size_t nv, const struct r
 			seen += v[i].seen[c], failed += v[i].failed[c];
 		fprintf(out, "  %-14s %-9s %-9s %u/%u failed\n", v[i].group, status_name(v[i].status),
 		        v[i].status == ST_HEALTHY ? "" : attribution_name(v[i].attribution), failed, seen);
+		text_timeline(out, &v[i], &tb[i], st->first_us, st->last_us, &sty);
 	}
-	last_lines = nv + 1;
+	free(tb);
+	last_lines = 2 * nv + 1;
 	fflush(out);
 }
 
@@ -195,45 +348,70 @@ static void write_json(FILE *out, const struct report_input *in)
 {
 	for (size_t i = in->first_finding; i < findings_count(); i++) {
 		const struct finding *f = findings_get(i);
-		if (services_in_scope(f->group))
+		if (services_finding_in_scope(f->group))
 			put_json(out, report_finding_json(f, in->files));
 	}
 	for (size_t i = 0; i < in->nv; i++)
-		put_json(out, verdict_json(&in->v[i]));
-	put_json(out, summary_json(in));
+		put_json(out, report_verdict_json(&in->v[i]));
+	put_json(out, report_summary_json(in));
 }
 
 /* ---- text ---- */
 
 /* One line per finding kind of a group: "  http_5xx x3  frames 12 40 77". */
-static void text_findings(FILE *out, const char *group, const char **files)
+/* Findings sorted by group, kind and store order: each verdict's lines come
+ * from its own range instead of a pass over every finding per kind. */
+static int by_group_kind(const void *a, const void *b)
 {
-	for (int k = 0; k < K_N; k++) {
-		size_t n = 0, shown = 0;
-		const struct finding *first = NULL;
-		for (size_t i = 0; i < findings_count(); i++) {
-			const struct finding *f = findings_get(i);
-			if (f->kind != k || strcmp(f->group, group) != 0)
-				continue;
-			if (!n++)
-				first = f;
-		}
-		if (!n)
-			continue;
+	const struct finding *x = findings_get(*(const u32 *)a), *y = findings_get(*(const u32 *)b);
+	int c = strcmp(x->group, y->group);
+	if (c)
+		return c;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return *(const u32 *)a < *(const u32 *)b ? -1 : 1;
+}
+
+static u32 *findings_sorted(void)
+{
+	u32 *ix = xcalloc(findings_count() + 1, sizeof *ix);
+	for (size_t i = 0; i < findings_count(); i++)
+		ix[i] = (u32)i;
+	qsort(ix, findings_count(), sizeof *ix, by_group_kind);
+	return ix;
+}
+
+/* One line per finding kind of a group: "  http_5xx x3  frames 12 40 77". */
+static void text_findings(FILE *out, const char *group, const char **files, const u32 *ix)
+{
+	size_t lo = 0, hi = findings_count();
+	while (lo < hi) { /* the group's first finding */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(findings_get(ix[mid])->group, group) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < findings_count() && strcmp(findings_get(ix[i])->group, group) == 0;) {
+		const struct finding *first = findings_get(ix[i]);
+		int k = first->kind;
+		size_t j = i, shown = 0;
+		while (j < findings_count() && findings_get(ix[j])->kind == k &&
+		       strcmp(findings_get(ix[j])->group, group) == 0)
+			j++;
+		size_t n = j - i;
 		fprintf(out, "    %-17s %-5s x%-4zu frames", kind_name(k), category_name(first->cat), n);
-		for (size_t i = 0; i < findings_count() && shown < 12; i++) {
-			const struct finding *f = findings_get(i);
-			if (f->kind == k && strcmp(f->group, group) == 0) {
-				if (f->frame)
-					fprintf(out, " %u", f->frame);
-				else
-					fprintf(out, " -");
-				shown++;
-			}
+		for (size_t m = i; m < j && shown < 12; m++, shown++) {
+			const struct finding *f = findings_get(ix[m]);
+			if (f->frame)
+				fprintf(out, " %u", f->frame);
+			else
+				fprintf(out, " -");
 		}
 		if (n > shown)
 			fprintf(out, " ...");
 		fputc('\n', out);
+		i = j;
 		/* One example with its facts, so the line can be checked by hand. */
 		char a[ADDR_STRLEN], b[ADDR_STRLEN];
 		char *d = json_dumps(first->detail, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -250,6 +428,60 @@ static void text_findings(FILE *out, const char *group, const char **files)
 	}
 }
 
+/* For whom, on which names, and what the attack checks found (since when
+ * is the timeline's). */
+static void text_when_who(FILE *out, const struct verdict *v)
+{
+	if (v->status == ST_DEGRADED || v->status == ST_FAILING) {
+		json_t *aff = json_object_get(v->clients, "affected");
+		json_int_t na = json_integer_value(json_object_get(v->clients, "affected_count"));
+		json_int_t nu = json_integer_value(json_object_get(v->clients, "unaffected_count"));
+		if (na && (nu || na > 1)) {
+			fprintf(out, "    clients: %lld affected (", (long long)na);
+			for (size_t i = 0; i < json_array_size(aff) && i < 5; i++)
+				fprintf(out, "%s%s", i ? ", " : "", json_string_value(json_array_get(aff, i)));
+			fprintf(out, "%s), %lld unaffected\n", na > 5 ? ", ..." : "", (long long)nu);
+		}
+		size_t shown = 0;
+		for (size_t i = 0; i < json_array_size(v->names); i++) {
+			json_t *e = json_array_get(v->names, i);
+			json_int_t f = json_integer_value(json_object_get(e, "failed"));
+			if (!f)
+				continue;
+			fprintf(out, "%s%s %lld/%lld", shown++ ? ", " : "    failing names (failed/seen): ",
+			        json_string_value(json_object_get(e, "name")), (long long)f,
+			        (long long)json_integer_value(json_object_get(e, "seen")));
+		}
+		if (shown)
+			fputc('\n', out);
+	}
+	if (v->attack_text[0])
+		fprintf(out, "    %s\n", v->attack_text);
+}
+
+/* The paragraph a person reads first when in a hurry, without a newline. */
+void report_verdict_text(FILE *out, const struct verdict *vs, size_t nv)
+{
+	size_t nbad = 0, ngood = 0;
+	for (size_t i = 0; i < nv; i++)
+		vs[i].status == ST_DEGRADED || vs[i].status == ST_FAILING ? nbad++ : ngood++;
+	if (!nbad)
+		fprintf(out, "every service in scope worked (%zu seen).", ngood);
+	for (size_t i = 0, k = 0; i < nv; i++) {
+		const struct verdict *v = &vs[i];
+		if (v->status != ST_DEGRADED && v->status != ST_FAILING)
+			continue;
+		fprintf(out, "%s%s is %s; the evidence points %s%s (confidence %.2f)", k++ ? "; " : "",
+		        v->group, status_name(v->status),
+		        v->attribution == AT_UPSTREAM ? "upstream, to the service's side" :
+		        v->attribution == AT_LOCAL ? "to the local side (resolver, gateway, firewall or uplink)" :
+		        v->attribution == AT_ATTACK ? "to something attack-like on the path" : "nowhere clear",
+		        "", v->confidence);
+	}
+	if (nbad)
+		fprintf(out, ". %zu other service%s worked.", ngood, ngood == 1 ? "" : "s");
+}
+
 static void write_text(FILE *out, const struct report_input *in)
 {
 	const struct run_stats *st = in->st;
@@ -264,6 +496,13 @@ static void write_text(FILE *out, const struct report_input *in)
 		        st->last_us ? time_fmt(st->last_us, t2) : "-");
 	if (!in->nv)
 		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
+	struct tl_style sty = tl_style_of(out);
+	struct tl_bins *tb = tl_bin_all(in->v, in->nv, st->first_us, st->last_us);
+	u32 *fix = findings_sorted();
+	if (in->nv && st->first_us) {
+		fputc('\n', out);
+		tl_legend(out, st->first_us, st->last_us, &sty);
+	}
 	for (size_t i = 0; i < in->nv; i++) {
 		const struct verdict *v = &in->v[i];
 		fprintf(out, "\n%s: %s", v->group, status_name(v->status));
@@ -274,32 +513,19 @@ static void write_text(FILE *out, const struct report_input *in)
 		for (int c = 0; c < CAT_N; c++)
 			fprintf(out, " %s %u/%u", category_name(c), v->failed[c], v->seen[c]);
 		fputc('\n', out);
-		text_findings(out, v->group, in->files);
+		if (st->first_us)
+			text_timeline(out, v, &tb[i], st->first_us, st->last_us, &sty);
+		text_when_who(out, v);
+		text_findings(out, v->group, in->files, fix);
 		size_t nr = v->reasons ? json_array_size(v->reasons) : 0;
 		for (size_t r = 0; r < nr; r++)
 			fprintf(out, "  - %s\n", json_string_value(json_array_get(v->reasons, r)));
 	}
-	/* The paragraph a person reads first when in a hurry. */
-	size_t nbad = 0, ngood = 0;
-	for (size_t i = 0; i < in->nv; i++)
-		in->v[i].status == ST_DEGRADED || in->v[i].status == ST_FAILING ? nbad++ : ngood++;
+	free(fix);
+	free(tb);
 	if (in->nv) {
 		fprintf(out, "\nVerdict: ");
-		if (!nbad)
-			fprintf(out, "every service in scope worked (%zu seen).", ngood);
-		for (size_t i = 0, k = 0; i < in->nv; i++) {
-			const struct verdict *v = &in->v[i];
-			if (v->status != ST_DEGRADED && v->status != ST_FAILING)
-				continue;
-			fprintf(out, "%s%s is %s; the evidence points %s%s (confidence %.2f)", k++ ? "; " : "",
-			        v->group, status_name(v->status),
-			        v->attribution == AT_UPSTREAM ? "upstream, to the service's side" :
-			        v->attribution == AT_LOCAL ? "to the local side (resolver, gateway, firewall or uplink)" :
-			        v->attribution == AT_ATTACK ? "to something attack-like on the path" : "nowhere clear",
-			        "", v->confidence);
-		}
-		if (nbad)
-			fprintf(out, ". %zu other service%s worked.", ngood, ngood == 1 ? "" : "s");
+		report_verdict_text(out, in->v, in->nv);
 		fputc('\n', out);
 	}
 	if (in->damaged)

@@ -1,5 +1,7 @@
 /* \summary: the service catalog and suffix matching, interned names, the
- * address -> name map learnt from DNS, and registrable-domain grouping. */
+ * address -> names map learnt from DNS (every name an address was given,
+ * by whom and when), what handshakes proved about (address, name) pairs,
+ * and registrable-domain grouping. */
 #include <ctype.h>
 #include <libpsl.h>
 #include <stdlib.h>
@@ -51,12 +53,34 @@ static u32 nnames;
 static u32 *name_slots; /* index+1, 0 empty */
 static u32 name_nslots;
 
-/* Address map. */
-struct amap {
+/* Address map: a ring of bindings (address, name, client, time), the
+ * newest overwriting the oldest, each linked to the older bindings of its
+ * address; an index finds an address's newest binding. A link or an index
+ * slot is good only while the binding it names still has the sequence
+ * number it had then (a recycled binding gets a newer one). */
+#define NIL32 UINT32_MAX
+struct bind {
+	struct addr a, cli;   /* cli.fam 0: unknown client */
+	u32 name_id;
+	u32 next;             /* older binding of the same address, or NIL32 */
+	u64 ts_us;            /* the answer's time */
+	u64 seq;              /* 1, 2, ... in learning order; 0 = never used */
+};
+struct aslot {
+	u32 head;             /* newest binding of the address */
+	u64 seq;              /* its seq when it became head; 0 = empty */
+};
+static struct bind *binds;
+static u64 bind_seq;      /* seq of the newest binding */
+static struct aslot *aslots;
+
+/* (address, name) pairs a handshake spoke for: direct-mapped. */
+struct vouch {
 	struct addr a;
 	u32 name_id;
+	u32 ok_frame, bad_frame; /* 0: none */
 };
-static struct amap *amap;
+static struct vouch *vouches;
 static u64 seed;
 
 static u64 hstr(const char *s, size_t n)
@@ -227,7 +251,10 @@ int services_init(const char *path, char *err, size_t errlen)
 	names = xcalloc(NAMES_CAP + 1, sizeof *names);
 	name_group = xcalloc(NAMES_CAP + 1, sizeof *name_group);
 	nnames = 0;
-	amap = xcalloc(ADDRMAP_CAP, sizeof *amap);
+	binds = xcalloc(ADDRMAP_BINDS, sizeof *binds);
+	aslots = xcalloc(ADDRMAP_CAP, sizeof *aslots);
+	vouches = xcalloc(VOUCH_CAP, sizeof *vouches);
+	bind_seq = 0;
 	return 0;
 }
 
@@ -255,8 +282,13 @@ void services_reset(void)
 	nnames = 0;
 	free(name_slots);
 	name_slots = NULL;
-	free(amap);
-	amap = NULL;
+	free(binds);
+	free(aslots);
+	free(vouches);
+	binds = NULL;
+	aslots = NULL;
+	vouches = NULL;
+	bind_seq = 0;
 }
 
 size_t services_count(void) { return ncat; }
@@ -316,7 +348,8 @@ static void regdom(const char *name, char *out, size_t outsz)
 
 static u32 name_slot(const char *low);
 
-void services_group(const char *name, const struct addr *srv, char *out, size_t outsz)
+void services_group_at(const char *name, const struct addr *srv, const struct addr *cli,
+                       u64 ts_us, char *out, size_t outsz)
 {
 	const char *k;
 	if (name && *name) {
@@ -337,9 +370,9 @@ void services_group(const char *name, const struct addr *srv, char *out, size_t 
 			name_group[id] = xstrdup(out);
 		return;
 	}
-	u32 id = srv ? services_name_of_addr(srv) : 0;
+	u32 id = srv ? services_name_for(srv, cli, ts_us) : 0;
 	if (id) {
-		services_group(names_get(id), NULL, out, outsz);
+		services_group_at(names_get(id), NULL, NULL, 0, out, outsz);
 		return;
 	}
 	if (srv && srv->fam) {
@@ -350,10 +383,20 @@ void services_group(const char *name, const struct addr *srv, char *out, size_t 
 	out[0] = 0;
 }
 
+void services_group(const char *name, const struct addr *srv, char *out, size_t outsz)
+{
+	services_group_at(name, srv, NULL, UINT64_MAX, out, outsz);
+}
+
+int services_finding_in_scope(const char *group)
+{
+	return !group || !*group || services_in_scope(group);
+}
+
 int services_in_scope(const char *group)
 {
 	if (!group || !*group)
-		return g_opts.scope == SCOPE_ALL;
+		return 0; /* no service: nothing to give a verdict on */
 	switch (g_opts.scope) {
 	case SCOPE_ALL:
 		return 1;
@@ -397,26 +440,199 @@ u32 names_intern(const char *name)
 
 const char *names_get(u32 id) { return id && id <= nnames ? names[id] : ""; }
 
-static u32 amap_slot(const struct addr *a)
+static u64 addr_hash(const struct addr *a)
 {
 	u64 h = hstr((const char *)a->b, 16) ^ a->fam;
-	return (u32)(h ^ (h >> 29)) & (ADDRMAP_CAP - 1);
+	return h ^ (h >> 29);
 }
 
-void services_learn(const struct addr *a, u32 name_id)
+/* The binding idx if it still is the one that had seq. */
+static const struct bind *bind_live(u32 idx, u64 seq)
 {
-	if (!amap || !name_id || !a->fam)
+	if (idx >= ADDRMAP_BINDS || !seq || binds[idx].seq != seq)
+		return NULL;
+	return &binds[idx];
+}
+
+/* The index slot of a, or NULL; with want_free, the slot a should take
+ * when absent (an empty or stale one, else the oldest of its window). */
+static struct aslot *aslot_find(const struct addr *a, int want_free)
+{
+	u32 h = (u32)addr_hash(a), pick = NIL32;
+	u64 oldest = UINT64_MAX;
+	for (u32 k = 0; k < ADDRMAP_PROBE; k++) {
+		struct aslot *s = &aslots[(h + k) & (ADDRMAP_CAP - 1)];
+		const struct bind *b = bind_live(s->head, s->seq);
+		if (b && addr_eq(&b->a, a))
+			return s;
+		u64 age = b ? s->seq : 0; /* empty or stale first */
+		if (age < oldest) {
+			oldest = age;
+			pick = (h + k) & (ADDRMAP_CAP - 1);
+		}
+	}
+	return want_free && pick != NIL32 ? &aslots[pick] : NULL;
+}
+
+void services_learn(const struct addr *a, u32 name_id, const struct addr *cli, u64 ts_us)
+{
+	if (!binds || !name_id || !a || !a->fam)
 		return;
-	/* Direct-mapped: the newest answer wins its slot, memory stays fixed. */
-	struct amap *m = &amap[amap_slot(a)];
-	m->a = *a;
-	m->name_id = name_id;
+	struct addr who = { 0 };
+	if (cli)
+		who = *cli;
+	struct aslot *s = aslot_find(a, 0);
+	const struct bind *h = s ? bind_live(s->head, s->seq) : NULL;
+	/* The same client told the same again: the newest binding moves on. */
+	if (h && h->name_id == name_id && addr_eq(&h->cli, &who)) {
+		binds[s->head].ts_us = MAX(h->ts_us, ts_us);
+		return;
+	}
+	if (!s)
+		s = aslot_find(a, 1);
+	u32 idx = (u32)(bind_seq % ADDRMAP_BINDS);
+	struct bind *b = &binds[idx];
+	b->a = *a;
+	b->cli = who;
+	b->name_id = name_id;
+	b->ts_us = ts_us;
+	b->next = h ? s->head : NIL32;
+	b->seq = ++bind_seq;
+	s->head = idx;
+	s->seq = b->seq;
+}
+
+/* The newest binding of a, or NULL. */
+static const struct bind *bind_newest(const struct addr *a)
+{
+	const struct aslot *sl = binds ? aslot_find(a, 0) : NULL;
+	return sl ? bind_live(sl->head, sl->seq) : NULL;
+}
+
+/* The next older binding of b's address, or NULL (none, or recycled). */
+static const struct bind *bind_older(const struct bind *b)
+{
+	if (b->next == NIL32)
+		return NULL;
+	const struct bind *o = &binds[b->next];
+	return o->seq && o->seq < b->seq && addr_eq(&o->a, &b->a) ? o : NULL;
+}
+
+u32 services_name_for(const struct addr *a, const struct addr *cli, u64 ts_us)
+{
+	const struct bind *own_before = NULL, *any_before = NULL, *own_any = NULL, *any = NULL;
+	if (!a || !a->fam)
+		return 0;
+	int have_cli = cli && cli->fam;
+	u32 n = 0;
+	for (const struct bind *b = bind_newest(a); b && n < ADDRMAP_WALK; b = bind_older(b), n++) {
+		int own = have_cli && addr_eq(&b->cli, cli);
+		if (!any || b->ts_us > any->ts_us)
+			any = b;
+		if (own && (!own_any || b->ts_us > own_any->ts_us))
+			own_any = b;
+		if (b->ts_us <= ts_us) {
+			if (!any_before || b->ts_us > any_before->ts_us)
+				any_before = b;
+			if (own && (!own_before || b->ts_us > own_before->ts_us))
+				own_before = b;
+		}
+	}
+	const struct bind *r = own_before ? own_before : any_before ? any_before : own_any ? own_any : any;
+	return r ? r->name_id : 0;
 }
 
 u32 services_name_of_addr(const struct addr *a)
 {
-	if (!amap || !a || !a->fam)
+	return services_name_for(a, NULL, UINT64_MAX);
+}
+
+size_t services_names_of_addr(const struct addr *a, struct addr_name *out, size_t max)
+{
+	size_t n = 0;
+	struct addr seen_cli[ADDRMAP_WALK];
+	u32 seen_name[ADDRMAP_WALK], nseen = 0, walked = 0;
+	if (!a || !a->fam || !out || !max)
 		return 0;
-	struct amap *m = &amap[amap_slot(a)];
-	return addr_eq(&m->a, a) ? m->name_id : 0;
+	for (const struct bind *b = bind_newest(a); b && walked < ADDRMAP_WALK; b = bind_older(b), walked++) {
+		size_t i;
+		for (i = 0; i < n && out[i].name_id != b->name_id; i++)
+			;
+		if (i == n) {
+			if (n == max)
+				continue;
+			memset(&out[n], 0, sizeof out[n]);
+			out[n].name_id = b->name_id;
+			out[n].first_us = out[n].last_us = b->ts_us;
+			n++;
+		}
+		out[i].answers++;
+		out[i].first_us = MIN(out[i].first_us, b->ts_us);
+		out[i].last_us = MAX(out[i].last_us, b->ts_us);
+		/* A client counts once per name. */
+		u32 j;
+		for (j = 0; j < nseen; j++)
+			if (seen_name[j] == b->name_id && addr_eq(&seen_cli[j], &b->cli))
+				break;
+		if (j == nseen && nseen < ADDRMAP_WALK) {
+			seen_name[nseen] = b->name_id;
+			seen_cli[nseen++] = b->cli;
+			out[i].clients++;
+		}
+	}
+	/* Most recently given first. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && out[j].last_us > out[j - 1].last_us; j--) {
+			struct addr_name t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+int services_addr_next(u32 *cursor, struct addr *a)
+{
+	while (aslots && *cursor < ADDRMAP_CAP) {
+		const struct aslot *s = &aslots[(*cursor)++];
+		const struct bind *b = bind_live(s->head, s->seq);
+		if (b) {
+			*a = b->a;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static struct vouch *vouch_slot(const struct addr *a, u32 name_id)
+{
+	u64 h = addr_hash(a) ^ ((u64)name_id * 0x9e3779b97f4a7c15ull);
+	return &vouches[(h ^ (h >> 31)) % VOUCH_CAP];
+}
+
+void services_vouch(const struct addr *a, u32 name_id, int ok, u32 frame)
+{
+	if (!vouches || !a || !a->fam || !name_id)
+		return;
+	struct vouch *v = vouch_slot(a, name_id);
+	if (!addr_eq(&v->a, a) || v->name_id != name_id) {
+		memset(v, 0, sizeof *v);
+		v->a = *a;
+		v->name_id = name_id;
+	}
+	if (ok && !v->ok_frame)
+		v->ok_frame = frame ? frame : 1;
+	else if (!ok && !v->bad_frame)
+		v->bad_frame = frame ? frame : 1;
+}
+
+int services_vouched(const struct addr *a, u32 name_id, u32 *frame)
+{
+	if (!vouches || !a || !a->fam || !name_id)
+		return 0;
+	const struct vouch *v = vouch_slot(a, name_id);
+	if (!addr_eq(&v->a, a) || v->name_id != name_id || (!v->ok_frame && !v->bad_frame))
+		return 0;
+	if (frame)
+		*frame = v->ok_frame ? v->ok_frame : v->bad_frame;
+	return v->ok_frame ? 1 : -1;
 }

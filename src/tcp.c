@@ -275,13 +275,17 @@ static json_t *ttl_or_null(u8 ttl) { return ttl ? json_integer(ttl) : json_null(
 
 static const char *name_of(const struct flow *f)
 {
-	u32 id = f->name_id ? f->name_id : services_name_of_addr(&f->srv);
+	/* A shared address: the name this client resolved to it before connecting. */
+	u32 id = f->name_id ? f->name_id
+	                    : services_name_for(&f->srv, &f->cli, f->syn_us ? f->syn_us : f->first_us);
 	return id ? names_get(id) : NULL;
 }
 
-static const char *name_by(u32 name_id, const struct addr *a)
+/* The name of a connection of client cli (NULL: none) to a begun at ts_us:
+ * its own (SNI, Host), else the one the DNS map credits it with. */
+static const char *name_by(u32 name_id, const struct addr *a, const struct addr *cli, u64 ts_us)
 {
-	u32 id = name_id ? name_id : services_name_of_addr(a);
+	u32 id = name_id ? name_id : services_name_for(a, cli, ts_us);
 	return id ? names_get(id) : NULL;
 }
 
@@ -311,7 +315,7 @@ static void client_done(const struct flow *f, u64 synack_us)
 		cl->nring++;
 	d->srv = f->srv;
 	d->sport = f->sport;
-	d->name_id = f->name_id ? f->name_id : services_name_of_addr(&f->srv);
+	d->name_id = f->name_id ? f->name_id : services_name_for(&f->srv, &f->cli, f->syn_us);
 	d->syn_us = f->syn_us;
 	d->synack_us = synack_us;
 	recent[nrecent % RECENT] = *d;
@@ -740,7 +744,7 @@ static const char *unanswered_rule(const struct held *h, const struct server *s,
 		return "timeout";
 	}
 	const struct client *c = client_get(&h->cli, 0);
-	u32 name = h->name_id ? h->name_id : services_name_of_addr(&h->srv);
+	u32 name = h->name_id ? h->name_id : services_name_for(&h->srv, &h->cli, h->syn_us);
 	/* A fallback: the same client reached the same name on the same port
 	 * at another address after this SYN, and this one stopped; or, in the
 	 * other family (the client's other address), right after it, as happy
@@ -813,7 +817,7 @@ static int emit_syn_timeout(const struct held *h, u64 now_us)
 	fd.proto = IPPROTO_TCP_;
 	for (u8 i = 1; i < h->nframes; i++)
 		finding_add_ev(&fd, h->frames[i]);
-	const char *name = name_by(h->name_id, &h->srv);
+	const char *name = name_by(h->name_id, &h->srv, &h->cli, h->syn_us);
 	finding_set_name(&fd, name);
 	json_object_set_new(d, "retries", json_integer(h->syn_count ? h->syn_count - 1 : 0));
 	json_object_set_new(d, "rule", json_string(rule));
@@ -862,7 +866,7 @@ static int held_decide(struct held *h, u64 now_us, int final)
 	}
 	if (!final && scan_suspect(so))
 		return 0;
-	const char *name = name_by(h->name_id, &h->srv);
+	const char *name = name_by(h->name_id, &h->srv, &h->cli, h->syn_us);
 	switch (h->what) {
 	case HK_OK:
 		findings_exchange(CAT_TCP, name, &h->srv, &h->cli, h->syn_us, 0);
@@ -1031,15 +1035,11 @@ static void emit_scan(const struct source *so)
 	finding_init(&fd, K_SCAN, NULL, so->first_us, so->file, so->ev[0]);
 	for (u8 i = 1; i < so->nev; i++)
 		finding_add_ev(&fd, so->ev[i]);
-	/* Filed under its one target, whose failure it is not: diagnose reads
-	 * it as an attack check, not as a failed exchange. A scan of many
-	 * addresses is filed under none. */
+	/* A finding about the capture, filed under no service (as a reflection
+	 * aimed at a LAN host is): the scanned host's silence is not its
+	 * failure, and it gets no verdict of it. The target is in the detail. */
 	fd.cli = so->a;
 	fd.proto = IPPROTO_TCP_;
-	if (!so->multi) {
-		fd.srv = so->target;
-		finding_set_name(&fd, name_by(0, &so->target));
-	}
 	fd.origin = (u8)hops_place(so->a.fam, so->ttl, -1, &why);
 	json_object_set_new(fd.detail, "count", json_integer(so->syns));
 	json_object_set_new(fd.detail, "ports", json_integer(map_count(so->portmap)));
@@ -1087,7 +1087,7 @@ static void note_half_open(const struct flow *f, u64 now_us)
 	struct server *s = server_get(&f->srv, f->sport);
 	struct source *so = note_probe(f, 0, 0);
 	if (s) {
-		u32 id = f->name_id ? f->name_id : services_name_of_addr(&f->srv);
+		u32 id = f->name_id ? f->name_id : services_name_for(&f->srv, &f->cli, f->syn_us);
 		if (id)
 			s->name_id = id;
 		if (map_set(s->srcmap, addr_key(&f->cli, 0)))
@@ -1320,8 +1320,8 @@ void tcp_finish(u64 now_us)
 			so->scan = (u8)is_scan(so);
 			if (so->scan) {
 				emit_scan(so);
-				findings_attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target),
-				                      so->multi ? NULL : &so->target, 1);
+				attack_check(AC_SCANS, so->multi ? NULL : name_by(0, &so->target, &so->a, so->first_us),
+				             so->multi ? NULL : &so->target, 1);
 			} else {
 				findings_attack_check(AC_SCANS, NULL, NULL, 0);
 			}

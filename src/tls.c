@@ -397,7 +397,7 @@ static void cert_findings(struct flow *f, struct tls_state *t, const struct cert
 	const char *sni = flow_sni(f);
 	struct seen_leaf *sl = seen && f->name_id ? &seen[f->name_id % SEEN_CAP] : NULL;
 	int verified = v->verify_err == X509_V_OK && v->name_ok && !v->expired;
-	int failed = 0;
+	int failed = 0, intercepted = 0;
 	struct finding fd;
 
 	if (sl && verified && sl->name_id != f->name_id) {
@@ -453,6 +453,7 @@ static void cert_findings(struct flow *f, struct tls_state *t, const struct cert
 		json_object_set_new(fd.detail, "issuer", json_string(v->issuer));
 		json_object_set_new(fd.detail, "verify_error",
 		                    json_string(cert_error_string(v->verify_err)));
+		intercepted = fd.origin == O_ONPATH;
 		findings_emit(&fd);
 		failed = 1;
 	}
@@ -469,7 +470,10 @@ static void cert_findings(struct flow *f, struct tls_state *t, const struct cert
 		findings_emit(&fd);
 		failed = 1;
 	}
+	/* Attack check, and what the chain says of the address for the name. */
+	findings_attack_check(AC_CHAINS, sni, &f->srv, intercepted);
 	if (failed) {
+		services_vouch(&f->srv, f->name_id, 0, frame);
 		t->failed = 1;
 		count_once(f, t, 1);
 		f->app_done = 1;
@@ -673,6 +677,8 @@ static void check_done(struct flow *f, struct tls_state *t, u32 frame)
 	if (!ok)
 		return;
 	t->done = 1;
+	/* The server proved a key the client accepted for the name at this address. */
+	services_vouch(&f->srv, f->name_id, 1, t->sh_frame ? t->sh_frame : frame);
 	count_once(f, t, 0);
 	f->app_done = 1;
 	if (done_on && f->name_id) {

@@ -31,11 +31,26 @@
 #define HTTP_PEEK_MAX 2048    /* bytes of a response head examined */
 #define DNS_TCP_BUF_MAX 65537 /* one DNS-over-TCP message with its length */
 #define NAMES_CAP 65536       /* interned names (SNI, Host, DNS) */
-#define ADDRMAP_CAP 131072    /* address -> name entries learnt from DNS */
+#define ADDRMAP_CAP 131072    /* addresses in the DNS map (index slots) */
+#define ADDRMAP_BINDS 65536   /* names given to addresses, each with its client and time (64 B each) */
+#define ADDRMAP_WALK 32       /* bindings of one address looked at, newest first */
+#define ADDRMAP_PROBE 8       /* index slots probed per address */
+#define VOUCH_CAP 8192        /* (address, name) pairs a handshake proved or refused */
+#define DNS_HOLD_CAP 1024     /* private or sinkhole answers awaiting a handshake's word (~0.5 KB each) */
+#define DNS_RESOLVER_CAP 1024 /* resolvers whose round trip and distance are learnt */
+#define DNS_CLIENT_CAP 4096   /* DNS clients whose latest query is kept */
+#define DNS_RETRY_GAP_US 500000u  /* the same name asked again this long after: a retry, not a parallel query */
+#define DNS_RTT_FACTOR 8      /* unanswered after this many times the resolver's slowest answer... */
+#define DNS_RTT_FLOOR_US 1000000u /* ... and at least this long */
+#define DNS_RTT_SAMPLES 3     /* answers timed before a resolver's round trip is trusted */
 #define CERT_CACHE_CAP 4096   /* certificate verdicts cached by hash */
 #define STR_SHOW_MAX 200      /* wire strings printed at most this long */
 #define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (24 B each) */
 #define CLIENTS_CAP 65536     /* distinct client addresses in the exchange log */
+#define TIMELINE_BINS 48      /* text report: bins of a service's timeline line */
+#define HTML_MARKS_MAX 1500   /* --html: exchanges drawn one by one per lane, else binned */
+#define HTML_FINDINGS_MAX 50  /* --html: findings listed per kind and service */
+#define HTML_CLIENT_LANES 8   /* --html: affected clients given a lane of their own */
 
 /* TCP judgement (src/tcp.c) */
 #define TCP_SERVERS_CAP 4096  /* server address+port records: TTL, RTT, floods */

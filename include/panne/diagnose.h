@@ -1,5 +1,6 @@
 /* \summary: per-group verdicts (status, attribution, confidence, reasons,
- * evidence) from findings and exchange counts; pure logic, no packets. */
+ * evidence, onset and recovery, clients, names, attack checks) from
+ * findings and the exchange log; pure logic, no packets. */
 #ifndef PANNE_DIAGNOSE_H
 #define PANNE_DIAGNOSE_H
 
@@ -21,6 +22,10 @@ struct verdict {
 	u32 ev[FIND_EV_MAX];
 	u8 n_ev;
 	u16 ev_file;
+	json_t *clients;        /* OUTPUT.md clients object, owned */
+	json_t *names;          /* OUTPUT.md names array, owned */
+	json_t *attack_checks;  /* OUTPUT.md attack_checks object, owned */
+	char attack_text[384];  /* the attack checks in one sentence */
 };
 
 const char *status_name(int st);
@@ -31,5 +36,9 @@ const char *attribution_name(int at);
  * with diagnose_free. */
 struct verdict *diagnose_run(size_t *n);
 void diagnose_free(struct verdict *v, size_t n);
+
+/* The whole capture's attack checks: a new attack_checks object, and the
+ * sentence that says them (into buf). */
+json_t *diagnose_attack_checks(char *buf, size_t n);
 
 #endif

@@ -32,6 +32,13 @@ void report_stream_findings(FILE *out, const char **files, size_t *next);
  * JSON lines; on a terminal the text block is redrawn in place. */
 void report_status(FILE *out, const struct verdict *v, size_t nv, const struct run_stats *st,
                    int tty);
+/* One verdict, and the summary, as the JSON objects of OUTPUT.md (owned by
+ * the caller): the text, JSON and HTML reports say the same. */
+json_t *report_verdict_json(const struct verdict *v);
+json_t *report_summary_json(const struct report_input *in);
+/* The verdict paragraph of the text report ("spotify is failing; the
+ * evidence points upstream ..."), without a newline. */
+void report_verdict_text(FILE *out, const struct verdict *v, size_t nv);
 /* One finding as a JSON object (owned by the caller). */
 json_t *report_finding_json(const struct finding *f, const char **files);
 

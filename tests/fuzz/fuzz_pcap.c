@@ -1,13 +1,17 @@
 /* \summary: fuzz target: bytes as a whole capture file, read as panne reads
  * files (in place for classic pcap, else libpcap), through the pipeline,
- * diagnosis and the JSON report. */
+ * diagnosis, the JSON and text reports and the HTML page (which must never
+ * hold a script element, whatever the packets say). */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <pcap/pcap.h>
 #include "fuzz_common.h"
 #include "panne/diagnose.h"
+#include "panne/html.h"
 #include "panne/report.h"
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
@@ -44,6 +48,16 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		g_opts.format = OUT_TEXT;
 		report_write(out, &in);
 		fclose(out);
+	}
+	char *page = NULL;
+	size_t len = 0;
+	FILE *h = open_memstream(&page, &len);
+	if (h) {
+		html_write(h, &in);
+		fclose(h);
+		if (page && strstr(page, "<script"))
+			abort(); /* something from the wire was not escaped */
+		free(page);
 	}
 	diagnose_free(v, nv);
 	pipeline_reset();

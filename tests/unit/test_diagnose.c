@@ -19,7 +19,36 @@ static void exchanges(int cat, const char *name, const char *srv, int seen, int 
 	struct addr a;
 	addr_parse(srv, &a);
 	for (int i = 0; i < seen; i++)
-		findings_exchange(cat, name, &a, NULL, (u64)(i + 1) * 1000000u, i < failed);
+		findings_exchange(cat, name, &a, NULL, T0 + (u64)i, i < failed);
+}
+
+/* One exchange at second sec of the capture, from client cli. */
+static void exchange_at(int cat, const char *name, const char *srv, const char *cli, u32 sec, int failed)
+{
+	struct addr a, c;
+	addr_parse(srv, &a);
+	addr_parse(cli, &c);
+	findings_exchange(cat, name, &a, &c, T0 + (u64)sec * 1000000u, failed);
+}
+
+/* A finding at second sec, from client cli. */
+static void emit_at(int kind, const char *name, const char *srv, const char *cli, int origin, u32 sec, u32 frame)
+{
+	struct finding f;
+	finding_init(&f, kind, NULL, T0 + (u64)sec * 1000000u, 0, frame);
+	finding_set_name(&f, name);
+	addr_parse(srv, &f.srv);
+	addr_parse(cli, &f.cli);
+	f.origin = (u8)origin;
+	findings_emit(&f);
+}
+
+static int reasons_say(const struct verdict *v, const char *what)
+{
+	for (size_t i = 0; i < json_array_size(v->reasons); i++)
+		if (strstr(json_string_value(json_array_get(v->reasons, i)), what))
+			return 1;
+	return 0;
 }
 
 static const struct verdict *find_v(const struct verdict *v, size_t n, const char *g)
@@ -156,6 +185,102 @@ static void one_directional_capture_lowers_confidence(void **s)
 	diagnose_free(v, n);
 }
 
+/* Minutes of healthy traffic, then every destination fails, DNS included:
+ * what worked before the cut must not make it read as each service's. */
+static void uplink_cut_mid_capture_is_local(void **s)
+{
+	size_t n;
+	(void)s;
+	const char *names[] = { "open.spotify.com", "www.netflix.com", "discord.com", "example.org" };
+	const char *srvs[] = { "198.51.100.10", "198.51.100.20", "198.51.100.30", "198.51.100.50" };
+	for (u32 t = 0; t < 180; t += 10)
+		for (int i = 0; i < 4; i++) {
+			exchange_at(CAT_DNS, names[i], "192.168.1.1", "192.168.1.20", t, 0);
+			exchange_at(CAT_TCP, names[i], srvs[i], "192.168.1.20", t + 1, 0);
+		}
+	u32 frame = 1000;
+	for (u32 t = 180; t < 240; t += 10)
+		for (int i = 0; i < 4; i++) {
+			exchange_at(CAT_DNS, names[i], "192.168.1.1", "192.168.1.20", t, 1);
+			emit_at(K_DNS_TIMEOUT, names[i], "192.168.1.1", "192.168.1.20", O_RESOLVER, t + 5, frame++);
+			exchange_at(CAT_TCP, names[i], srvs[i], "192.168.1.20", t + 1, 1);
+			emit_at(K_SYN_TIMEOUT, names[i], srvs[i], "192.168.1.20", O_UNKNOWN, t + 11, frame++);
+		}
+	struct verdict *v = diagnose_run(&n);
+	for (int i = 0; i < 3; i++) {
+		const struct verdict *x = &v[i];
+		assert_int_equal(x->status, ST_DEGRADED);
+		assert_int_equal(x->attribution, AT_LOCAL);
+		assert_true(x->onset_us == T0 + 180 * 1000000ull);
+		assert_true(x->recovery_us == 0);
+		assert_true(reasons_say(x, "DNS included"));
+		assert_false(reasons_say(x, "only for this service"));
+	}
+	diagnose_free(v, n);
+}
+
+/* A failure that ends: onset at its first failure, recovery at the first
+ * success after the last one. */
+static void recovery_is_the_first_success_after_the_last_failure(void **s)
+{
+	size_t n;
+	(void)s;
+	for (u32 t = 0; t < 100; t += 10)
+		exchange_at(CAT_HTTP, "www.netflix.com", "198.51.100.20", "192.168.1.20", t, t >= 30 && t < 70);
+	emit_at(K_HTTP_5XX, "www.netflix.com", "198.51.100.20", "192.168.1.20", O_SERVER, 30, 5);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *nf = find_v(v, n, "netflix");
+	assert_true(nf->onset_us == T0 + 30 * 1000000ull);
+	assert_true(nf->recovery_us == T0 + 70 * 1000000ull);
+	diagnose_free(v, n);
+}
+
+/* One name failing for one client while it works for others at the same
+ * time: the service answers; the reason says who. */
+static void one_client_failing_while_others_work_is_said(void **s)
+{
+	size_t n;
+	(void)s;
+	for (u32 t = 0; t < 60; t += 10) {
+		exchange_at(CAT_TCP, "api.spotify.com", "198.51.100.11", "10.0.0.5", t, 1);
+		exchange_at(CAT_TCP, "api.spotify.com", "198.51.100.11", "10.0.0.6", t, 0);
+		exchange_at(CAT_TCP, "api.spotify.com", "198.51.100.11", "10.0.0.7", t, 0);
+	}
+	emit_at(K_SYN_TIMEOUT, "api.spotify.com", "198.51.100.11", "10.0.0.5", O_UNKNOWN, 10, 9);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *sp = find_v(v, n, "spotify");
+	assert_int_equal(sp->status, ST_DEGRADED);
+	assert_int_equal(json_integer_value(json_object_get(sp->clients, "affected_count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(sp->clients, "unaffected_count")), 2);
+	assert_true(reasons_say(sp, "fails for 1 client while it works for 2 others"));
+	diagnose_free(v, n);
+}
+
+/* attack_checks: counted by the analyzers, said in one sentence. */
+static void attack_checks_are_counted_and_said(void **s)
+{
+	size_t n;
+	struct addr a;
+	(void)s;
+	addr_parse("198.51.100.40", &a);
+	exchanges(CAT_TCP, "www.youtube.com", "198.51.100.40", 3, 0);
+	for (int i = 0; i < 12; i++)
+		findings_attack_check(AC_RESETS, "www.youtube.com", &a, 0);
+	for (int i = 0; i < 5; i++)
+		findings_attack_check(AC_CHAINS, "www.youtube.com", &a, 0);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *yt = find_v(v, n, "youtube");
+	assert_int_equal(json_integer_value(json_object_get(yt->attack_checks, "resets_scored")), 12);
+	assert_int_equal(json_integer_value(json_object_get(yt->attack_checks, "chains_verified")), 5);
+	assert_non_null(strstr(yt->attack_text, "no sign of an attack"));
+	assert_non_null(strstr(yt->attack_text, "12 resets scored"));
+	diagnose_free(v, n);
+	char buf[384];
+	json_t *all = diagnose_attack_checks(buf, sizeof buf);
+	assert_int_equal(json_integer_value(json_object_get(all, "resets_scored")), 12);
+	json_decref(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +292,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(services_failing_together_on_one_server_share_an_upstream, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(named_but_absent_service_is_unseen, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(one_directional_capture_lowers_confidence, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(uplink_cut_mid_capture_is_local, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(recovery_is_the_first_success_after_the_last_failure, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(one_client_failing_while_others_work_is_said, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(attack_checks_are_counted_and_said, t_setup, t_teardown),
 	};
 	return cmocka_run_group_tests_name("diagnose", tests, NULL, NULL);
 }

@@ -597,6 +597,8 @@ static void vertical_scan_is_one_finding_and_nobodys_failure(void **s)
 	assert_int_equal(json_integer_value(json_object_get(sc->detail, "ports")), 40);
 	assert_int_equal(json_integer_value(json_object_get(sc->detail, "targets")), 1);
 	assert_string_equal(json_string_value(json_object_get(sc->detail, "source")), C);
+	assert_string_equal(json_string_value(json_object_get(sc->detail, "target")), S);
+	assert_string_equal(sc->group, ""); /* about the capture: no service's verdict */
 	const struct group_stats *g = findings_group_find(S);
 	assert_true(!g || g->failed[CAT_TCP] == 0);
 	assert_int_equal(findings_checks(1)[AC_SCANS], 1);

@@ -848,6 +848,14 @@ static void chain_of_the_given_ca_verifies(void **s)
 	struct conn *c = handshake12("example.com", chain, 2, T0, 1);
 	assert_int_equal(findings_count(), 0);
 	assert_int_equal(c->f.app_done, 1);
+	/* The completed handshake vouches for the address under the name (a DNS
+	 * answer pointing there is genuine), and the chain counts as checked. */
+	u32 fr = 0;
+	assert_int_equal(services_vouched(&c->f.srv, names_intern("example.com"), &fr), 1);
+	assert_int_equal(fr, 2); /* the ServerHello */
+	assert_int_equal(services_vouched(&c->f.srv, names_intern("www.example.com"), NULL), 0);
+	assert_int_equal(findings_checks(0)[AC_CHAINS], 1);
+	assert_int_equal(findings_checks(1)[AC_CHAINS], 0);
 	conn_end(c, T0 + SEC);
 }
 
@@ -880,6 +888,10 @@ static void self_signed_certificate_is_untrusted(void **s)
 	assert_int_equal(f->origin, O_UNKNOWN); /* not a catalog service */
 	assert_int_equal(f->frame, 2);
 	assert_int_equal(c->f.app_done, 1); /* failed: no more parsing */
+	/* A refused certificate speaks against the address for the name. */
+	assert_int_equal(services_vouched(&c->f.srv, names_intern("www.example.com"), NULL), -1);
+	assert_int_equal(findings_checks(0)[AC_CHAINS], 1);
+	assert_int_equal(findings_checks(1)[AC_CHAINS], 0); /* not a catalog service: not called interception */
 	conn_end(c, T0 + SEC);
 	u32 failed;
 	assert_int_equal(tls_seen(&failed), 1);
@@ -1099,15 +1111,16 @@ static void hostile_handshakes_do_not_crash_or_overreach(void **s)
 
 static u32 cseq, sseq;
 static u16 cport = 40000;
+static const char *srv = S; /* the server of tcp_handshake() and send_dir() */
 
 static void tcp_handshake(void)
 {
 	struct tframe f;
 	cport++;
 	cseq = 1000, sseq = 5000;
-	t_tcp(&f, C, cport, S, 443, cseq, 0, TH_SYN, NULL, 0, 64);
+	t_tcp(&f, C, cport, srv, 443, cseq, 0, TH_SYN, NULL, 0, 64);
 	t_feed(&f, T0);
-	t_tcp(&f, S, 443, C, cport, sseq, cseq + 1, TH_SYN | TH_ACK, NULL, 0, 60);
+	t_tcp(&f, srv, 443, C, cport, sseq, cseq + 1, TH_SYN | TH_ACK, NULL, 0, 60);
 	t_feed(&f, T0 + 100);
 	cseq++, sseq++;
 }
@@ -1116,13 +1129,74 @@ static void send_dir(int to_server, const u8 *p, u32 n, u64 at)
 {
 	struct tframe f;
 	if (to_server) {
-		t_tcp(&f, C, cport, S, 443, cseq, sseq, TH_ACK | TH_PSH, p, n, 64);
+		t_tcp(&f, C, cport, srv, 443, cseq, sseq, TH_ACK | TH_PSH, p, n, 64);
 		cseq += n;
 	} else {
-		t_tcp(&f, S, 443, C, cport, sseq, cseq, TH_ACK | TH_PSH, p, n, 60);
+		t_tcp(&f, srv, 443, C, cport, sseq, cseq, TH_ACK | TH_PSH, p, n, 60);
 		sseq += n;
 	}
 	t_feed(&f, at);
+}
+
+/* A resolver beyond the LAN answers name with the private address 10.20.0.5
+ * (a company's or a lab's own DNS), then the client's TLS 1.2 handshake
+ * there presents chain. */
+static void split_horizon(const char *name, const struct der *const *chain, int n)
+{
+	u8 m[512];
+	struct tframe f;
+	struct buf r = { .n = 0 };
+	const char *a[1] = { "10.20.0.5" };
+	u32 l = t_dns(m, 7, 0, 0, name, 1, NULL, 0);
+	t_udp(&f, C, 53000, "198.51.100.53", 53, m, l, 64);
+	t_feed(&f, T0 - 3000);
+	l = t_dns(m, 7, 1, 0, name, 1, a, 1);
+	t_udp(&f, "198.51.100.53", 53, C, 53000, m, l, 58);
+	t_feed(&f, T0 - 2000);
+	srv = "10.20.0.5";
+	tcp_handshake();
+	client_hello(&r, name);
+	send_dir(1, r.b, r.n, T0 + 200);
+	r.n = 0;
+	server_flight12(&r, chain, n);
+	send_dir(0, r.b, r.n, T0 + 400);
+	u8 kx[] = { 22, 3, 3, 0, 8, 16, 0, 0, 4, 1, 2, 3, 4 };
+	u8 fin[45] = { 22, 3, 3, 0, 40 };
+	for (int i = 5; i < 45; i++)
+		fin[i] = (u8)(i * 37);
+	send_dir(1, kx, sizeof kx, T0 + 500);
+	send_dir(1, ccs_rec, sizeof ccs_rec, T0 + 510);
+	send_dir(1, fin, sizeof fin, T0 + 520);
+	send_dir(0, ccs_rec, sizeof ccs_rec, T0 + 600);
+	send_dir(0, fin, sizeof fin, T0 + 610);
+	srv = S;
+	pipeline_file_end();
+}
+
+static void private_answer_whose_handshake_verifies_is_the_service(void **s)
+{
+	const struct der *chain[] = { &d_good, &d_inter };
+	(void)s;
+	split_horizon("example.com", chain, 2);
+	assert_int_equal(findings_count(), 0);
+	const struct group_stats *g = findings_group_find("example.com");
+	assert_non_null(g);
+	assert_int_equal(g->failed[CAT_DNS], 0);
+	assert_int_equal(g->seen[CAT_TLS], 1);
+	assert_int_equal(g->failed[CAT_TLS], 0);
+}
+
+static void private_answer_whose_certificate_is_refused_is_private_failed(void **s)
+{
+	const struct der *chain[] = { &d_self };
+	(void)s;
+	split_horizon("www.example.com", chain, 1);
+	assert_non_null(t_find(K_CERT_UNTRUSTED, 0));
+	const struct finding *b = t_find(K_DNS_BOGUS_ANSWER, 0);
+	assert_non_null(b);
+	assert_string_equal(dstr(b, "reason"), "private_failed");
+	assert_int_equal(dint(b, "handshake_frame"), t_find(K_CERT_UNTRUSTED, 0)->frame);
+	assert_int_equal(b->origin, O_RESOLVER);
 }
 
 static void streaming_service_with_a_self_made_root_is_interception(void **s)
@@ -1146,6 +1220,11 @@ static void streaming_service_with_a_self_made_root_is_interception(void **s)
 	assert_int_equal(t_count(K_CERT_MISMATCH), 1); /* for www.example.com */
 	assert_int_equal(u->frame, 5);
 	assert_int_equal(u->ev[1], 4);
+	assert_int_equal(findings_checks(1)[AC_CHAINS], 1); /* chains_intercepted */
+	const struct group_stats *g = findings_group_find("netflix");
+	assert_non_null(g);
+	assert_int_equal(g->checked[AC_CHAINS], 1);
+	assert_int_equal(g->found[AC_CHAINS], 1);
 }
 
 static void a_different_certificate_after_one_that_verified_is_interception(void **s)
@@ -1259,6 +1338,8 @@ int main(void)
 		T(cached_verdict_is_not_reused_across_a_validity_boundary),
 		T(without_the_ca_file_the_test_chain_is_untrusted),
 		T(hostile_handshakes_do_not_crash_or_overreach),
+		T(private_answer_whose_handshake_verifies_is_the_service),
+		T(private_answer_whose_certificate_is_refused_is_private_failed),
 		T(streaming_service_with_a_self_made_root_is_interception),
 		T(a_different_certificate_after_one_that_verified_is_interception),
 		T(handshake_cut_for_one_name_while_another_works_is_sni_filtering),
