@@ -157,7 +157,7 @@ static int is_failure(const struct finding *f)
 {
 	if (f->kind == K_RST && !rst_by_server(f))
 		return 0;
-	return f->kind != K_DNS_REFLECTION;
+	return f->kind != K_DNS_REFLECTION && f->kind != K_SCAN;
 }
 
 #define OR(o) (1u << (o))
