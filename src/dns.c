@@ -41,6 +41,7 @@ struct txn {
 	struct answer first;
 	char qname[NAME_MAX_LEN + 1];
 	u32 prev, next;    /* age list: head = newest */
+	struct pkt_tunnel tun; /* what carried the query's flow (detail.tunnel) */
 };
 
 struct dns_tcp {
@@ -232,6 +233,8 @@ static void finding_from_txn(struct finding *fd, int kind, const struct txn *t, 
 	finding_set_name(fd, t->qname[0] ? t->qname : NULL);
 	fd->origin = O_RESOLVER;
 	json_object_set_new(fd->detail, "qtype", json_string(qtype_str(t->qtype, qt, sizeof qt)));
+	if (t->tun.depth)
+		json_object_set_new(fd->detail, "tunnel", findings_tunnel_json(&t->tun));
 }
 
 /* Ends transaction i at time now: timeout finding when unanswered and due,
@@ -282,6 +285,7 @@ static u32 txn_new(const struct flow *f, u16 id, const struct packet *pk)
 	memset(t, 0, sizeof *t);
 	t->used = 1;
 	t->cli = f->cli;
+	t->tun = f->tun;
 	t->srv = f->srv;
 	t->cport = f->cport;
 	t->sport = f->sport;
