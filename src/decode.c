@@ -642,10 +642,14 @@ static int decode_udp_tunnel(struct packet *pk)
 	u32 vni;
 	int rc;
 
+	if (!pk->pl_wire) /* an empty datagram: plain UDP */
+		return DEC_OK;
 	cur_init(&c, pk->pl, pk->pl_len);
 	switch (pk->dport) {
 	case UDP_VXLAN: /* RFC 7348 section 5: flags (I = 0x08), 24 reserved, VNI, 8 reserved */
-		if (cur_left(&c) < 1 || !(c.p[0] & 0x08))
+		if (cur_left(&c) < 1)
+			return bad(pk, DEC_TRUNC, "vxlan.hdr");
+		if (!(c.p[0] & 0x08))
 			return DEC_OK; /* not VXLAN: plain UDP */
 		if (cur_skip(&c, 4) < 0 || cur_be24(&c, &vni) < 0 || cur_skip(&c, 1) < 0)
 			return bad(pk, DEC_TRUNC, "vxlan.hdr");
