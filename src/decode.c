@@ -596,6 +596,8 @@ static int decode_gre(struct cur *c, struct packet *pk)
 			cur_skip(c, 4);
 		if (fl & 0x0080) /* acknowledgment number */
 			cur_skip(c, 4);
+		if (!(fl & 0x1000)) /* no sequence number: an acknowledgment alone, no payload */
+			return c->err ? bad(pk, DEC_TRUNC, "gre.hdr") : DEC_OK;
 		break;
 	default:
 		return bad(pk, DEC_BAD, "gre.version");

@@ -596,6 +596,17 @@ static void gre_flags_keys_bridging_pptp_and_erspan(void **s)
 	assert_int_equal(pk.tun.kind, TUN_4IN6);
 	assert_int_equal(pk.tun.kinds[1], TUN_GRE);
 	assert_true(pk.tun.seen & (1u << TUN_PPP));
+	/* PPTP's acknowledgment alone carries nothing: the GRE packet stays */
+	b_init(&x);
+	{
+		u8 *h = b_push(&x, 12);
+		put16(h, 0x2081), put16(h + 2, 0x880b), put16(h + 6, 0x4242), put32(h + 8, 5);
+	}
+	b_ip4(&x, 47, "16.0.0.200", "192.52.166.154", 200);
+	b_ether(&x, 0x0800);
+	assert_int_equal(b_dec(&x, b_len(&x), 1, &pk), DEC_OK);
+	assert_int_equal(pk.proto, 47);
+	assert_int_equal(pk.tun.depth, 0);
 	/* GRE-in-UDP (RFC 8086) */
 	b_inner4(&x);
 	b_gre(&x, 0, 0x0800, 0, 0);
