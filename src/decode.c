@@ -3,6 +3,7 @@
  * layers (PPP, PPPoE, MPLS, VLAN stacks) and tunnels (IP in IP, GRE, VXLAN,
  * Geneve, Teredo) are peeled down to the innermost IP packet, which is the
  * one the packet describes; what carried it is kept in packet.tun. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,10 @@
 #define UDP_VXLAN 4789
 #define UDP_GENEVE 6081
 
+/* The encapsulations are off the common path: kept out of line so that the
+ * Ethernet/IP/TCP/UDP decoding around them stays as small as it was. */
+#define COLD __attribute__((noinline, cold))
+
 #define VLAN_TAGS_MAX 8   /* 802.1Q / 802.1ad tags in one Ethernet header */
 #define MPLS_LABELS_MAX 8 /* labels in one MPLS stack */
 #define GRE_SRE_MAX 8     /* RFC 1701 source route entries */
@@ -71,7 +76,7 @@ static int bad(struct packet *pk, int st, const char *field)
 	return st;
 }
 
-static int unsupp(struct packet *pk, int cls, u32 val)
+COLD static int unsupp(struct packet *pk, int cls, u32 val)
 {
 	static const char *const field[UNS_NCLASS] = {
 		[UNS_LINKTYPE] = "linktype", [UNS_ETHERTYPE] = "ethertype", [UNS_LLC] = "llc",
@@ -108,10 +113,11 @@ static int skip_vlans(struct cur *c, struct packet *pk, u16 *et)
 
 static int decode_ipv4(struct cur *c, struct packet *pk);
 static int decode_ipv6(struct cur *c, struct packet *pk);
-static int decode_ether(struct cur *c, struct packet *pk);
-static int decode_ethertype_rare(struct cur *c, struct packet *pk, u16 et, int cls);
-static int decode_gre(struct cur *c, struct packet *pk);
-static int decode_udp_tunnel(struct packet *pk);
+COLD static int decode_ipip(struct cur *c, struct packet *pk);
+COLD static int decode_ether(struct cur *c, struct packet *pk);
+COLD static int decode_ethertype_rare(struct cur *c, struct packet *pk, u16 et, int cls);
+COLD static int decode_gre(struct cur *c, struct packet *pk);
+COLD static int decode_udp_tunnel(struct packet *pk);
 
 /* One more encapsulation around the packet: counted, and refused past
  * TUN_DEPTH_MAX. The outermost one gives tun.kind and tun.id. */
@@ -133,12 +139,13 @@ static int tun_enter(struct packet *pk, int kind, int has_id, u32 id)
 /* A tunnel entered from an IP header (pk->src/dst are still the outer
  * ones): keeps the outermost endpoints and forgets the outer transport, which
  * the inner packet replaces. */
-static int tun_enter_ip(struct packet *pk, int kind, int has_id, u32 id)
+COLD static int tun_enter_ip(struct packet *pk, int kind, int has_id, u32 id)
 {
 	int rc = tun_enter(pk, kind, has_id, id);
 	if (rc != DEC_OK)
 		return rc;
-	if (!pk->tun.src.fam) {
+	if (!pk->tun.has_addr) {
+		pk->tun.has_addr = 1;
 		pk->tun.src = pk->src;
 		pk->tun.dst = pk->dst;
 	}
@@ -277,13 +284,8 @@ static int decode_l4(struct cur *c, struct packet *pk, u32 l4len)
 	}
 	case IPPROTO_IPIP_:
 	case IPPROTO_IPV6_:
-		if (pk->frag == FRAG_NONE) {
-			int inner6 = pk->proto == IPPROTO_IPV6_, rc;
-			int kind = pk->ipver == 6 ? (inner6 ? TUN_6IN6 : TUN_4IN6) : (inner6 ? TUN_6IN4 : TUN_IPIP);
-			if ((rc = tun_enter_ip(pk, kind, 0, 0)) != DEC_OK)
-				return rc;
-			return inner6 ? decode_ipv6(c, pk) : decode_ipv4(c, pk);
-		}
+		if (pk->frag == FRAG_NONE)
+			return decode_ipip(c, pk);
 		goto other;
 	case IPPROTO_GRE_:
 		if (pk->frag == FRAG_NONE)
@@ -300,6 +302,16 @@ static int decode_l4(struct cur *c, struct packet *pk, u32 l4len)
 	pk->pl = c->p;
 	pk->pl_len = (u32)MIN(cur_left(c), pk->pl_wire);
 	return DEC_OK;
+}
+
+/* IPv4 or IPv6 inside IPv4 or IPv6 (protocols 4 and 41: RFC 2003, RFC 4213). */
+static int decode_ipip(struct cur *c, struct packet *pk)
+{
+	int inner6 = pk->proto == IPPROTO_IPV6_, rc;
+	int kind = pk->ipver == 6 ? (inner6 ? TUN_6IN6 : TUN_4IN6) : (inner6 ? TUN_6IN4 : TUN_IPIP);
+	if ((rc = tun_enter_ip(pk, kind, 0, 0)) != DEC_OK)
+		return rc;
+	return inner6 ? decode_ipv6(c, pk) : decode_ipv4(c, pk);
 }
 
 static int decode_ipv4(struct cur *c, struct packet *pk)
@@ -452,7 +464,7 @@ static int decode_ether(struct cur *c, struct packet *pk)
 }
 
 /* A PPP protocol number's payload (RFC 1661; 0x0021 IPv4, 0x0057 IPv6). */
-static int decode_ppp_proto(struct cur *c, struct packet *pk, u16 proto)
+COLD static int decode_ppp_proto(struct cur *c, struct packet *pk, u16 proto)
 {
 	pk->tun.seen |= 1u << TUN_PPP;
 	switch (proto) {
@@ -469,7 +481,7 @@ static int decode_ppp_proto(struct cur *c, struct packet *pk, u16 proto)
 
 /* A PPP frame: the HDLC address and control bytes (ff 03) when present,
  * then the protocol, one byte when compressed (RFC 1661 section 6.5). */
-static int decode_ppp(struct cur *c, struct packet *pk)
+COLD static int decode_ppp(struct cur *c, struct packet *pk)
 {
 	u8 b0, b1;
 	if (cur_left(c) >= 2 && c->p[0] == 0xff && c->p[1] == 0x03)
@@ -485,7 +497,7 @@ static int decode_ppp(struct cur *c, struct packet *pk)
 
 /* A PPPoE session header (RFC 2516 section 4): ver/type 0x11, code 0,
  * session, length (a claim, clamped), then PPP. */
-static int decode_pppoe(struct cur *c, struct packet *pk)
+COLD static int decode_pppoe(struct cur *c, struct packet *pk)
 {
 	u8 vt, code;
 	u16 sid, len;
@@ -506,7 +518,7 @@ static int decode_pppoe(struct cur *c, struct packet *pk)
 /* An MPLS label stack (RFC 3032), at most MPLS_LABELS_MAX labels; the
  * payload is named by the explicit-null labels (RFC 3032 section 2.1) or
  * guessed from its first byte as tcpdump does. */
-static int decode_mpls(struct cur *c, struct packet *pk)
+COLD static int decode_mpls(struct cur *c, struct packet *pk)
 {
 	u32 e = 0, first = 0;
 	int rc;
@@ -616,7 +628,7 @@ static int decode_gre(struct cur *c, struct packet *pk)
 /* Teredo (RFC 4380 section 5.1.1): optional authentication and origin
  * indicators, then exactly one IPv6 packet. Anything else on the port is
  * plain UDP. */
-static int decode_teredo(struct cur *c, struct packet *pk)
+COLD static int decode_teredo(struct cur *c, struct packet *pk)
 {
 	u8 idl, aul;
 	if (cur_left(c) >= 2 && c->p[0] == 0 && c->p[1] == 1) {
@@ -689,7 +701,8 @@ int decode_packet(const struct cap_pkt *cp, struct packet *pk)
 	 * `rep stos`, whose start-up alone was a third of decoding; the copy
 	 * is ten vector moves. */
 	static const struct packet zero;
-	*pk = zero;
+	/* Up to the tunnel fields that only an encapsulation writes. */
+	memcpy(pk, &zero, offsetof(struct packet, tun.kind));
 	pk->cap = cp;
 	pk->ts_us = cp->ts_us;
 	pk->frame = cp->frame;
@@ -697,8 +710,12 @@ int decode_packet(const struct cap_pkt *cp, struct packet *pk)
 	cur_init(&c, cp->data, cp->caplen);
 
 	switch (cp->linktype) {
-	case LT_EN10MB:
-		return decode_ether(&c, pk);
+	case LT_EN10MB: /* decode_ether, inline for the common case */
+		if (cur_skip(&c, 12) < 0 || cur_be16(&c, &et) < 0)
+			return bad(pk, DEC_TRUNC, "eth.hdr");
+		if (is_vlan(et) && (rc = skip_vlans(&c, pk, &et)) != DEC_OK)
+			return rc;
+		return decode_by_ethertype(&c, pk, et, UNS_ETHERTYPE);
 	case LT_LINUX_SLL:
 		if (cur_skip(&c, 14) < 0 || cur_be16(&c, &et) < 0)
 			return bad(pk, DEC_TRUNC, "sll.hdr");

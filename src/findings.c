@@ -160,7 +160,7 @@ json_t *findings_tunnel_json(const struct pkt_tunnel *t)
 	char a[ADDR_STRLEN];
 	json_t *o = json_object();
 	json_object_set_new(o, "kind", json_string(decode_tunnel_name(t->kind)));
-	if (t->src.fam) {
+	if (t->has_addr) {
 		json_object_set_new(o, "outer_src", json_string(addr_fmt(&t->src, a)));
 		json_object_set_new(o, "outer_dst", json_string(addr_fmt(&t->dst, a)));
 	}

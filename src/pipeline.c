@@ -72,7 +72,7 @@ int pipeline_init(char *err, size_t errlen)
 }
 
 /* Counts what carried a frame, and names what stopped its decoding. */
-static void count_encapsulation(const struct packet *pk, int rc)
+__attribute__((noinline, cold)) static void count_encapsulation(const struct packet *pk, int rc)
 {
 	for (int k = 1; k < TUN_N; k++)
 		st.tun_frames[k] += (pk->tun.seen >> k) & 1;

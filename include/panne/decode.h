@@ -57,16 +57,20 @@ enum tun_kind {
 };
 
 /* What a packet was carried in. kind, id and the outer endpoints are those
- * of the outermost encapsulation; kinds[] lists every one, outermost first. */
+ * of the outermost encapsulation; kinds[] lists every one, outermost first.
+ * Only seen, depth, inner_ip and has_addr are zeroed for every packet: the
+ * fields from kind on are written when an encapsulation is entered and mean
+ * nothing while depth is 0 (kinds[] past depth, src/dst without has_addr). */
 struct pkt_tunnel {
 	u16 seen;         /* bit (1 << TUN_*) of every encapsulation met */
 	u8 depth;         /* encapsulations peeled (PPPoE, MPLS, tunnels) */
 	u8 inner_ip;      /* the IP header decoded lies inside one of them */
-	u8 kind;          /* kinds[0], TUN_NONE when depth is 0 */
+	u8 has_addr;      /* src and dst are set */
+	u8 kind;          /* kinds[0], when depth > 0 */
 	u8 has_id;        /* id is meaningful */
 	u8 kinds[4];      /* TUN_DEPTH_MAX, outermost first */
 	u32 id;           /* PPPoE session, MPLS label, GRE key, VXLAN/Geneve VNI */
-	struct addr src, dst; /* outer IP endpoints of the outermost IP tunnel; fam 0 if none */
+	struct addr src, dst; /* outer IP endpoints of the outermost IP tunnel */
 };
 
 #define TUN_DEPTH_MAX 4 /* encapsulations decoded inside one another */
@@ -123,7 +127,7 @@ struct packet {
 	u8 ip6_seen;             /* an IPv6 header was read, outer or inner */
 	u8 unsupp;               /* enum unsupp_class when DEC_UNSUPP */
 	u32 unsupp_val;          /* its value (ethertype, DLT, ...) */
-	struct pkt_tunnel tun;   /* what carried it; tun.depth 0 if nothing */
+	struct pkt_tunnel tun;   /* what carried it; tun.depth 0 if nothing (last: see decode_packet) */
 };
 
 /* Decodes cp into pk (which is fully overwritten). Never reads past

@@ -357,7 +357,7 @@ static void pppoe_session_carries_ip_and_names_the_rest(void **s)
 	assert_int_equal(pk.tun.depth, 1);
 	assert_int_equal(pk.tun.id, 0x0f07);
 	assert_true(pk.tun.seen & (1u << TUN_PPP));
-	assert_int_equal(pk.tun.src.fam, 0); /* no IP endpoints */
+	assert_false(pk.tun.has_addr); /* no IP endpoints */
 	b_every_cut_truncated(&y, b_len(&y) - 4, 1);
 	/* IPv6 inside */
 	b_inner6(&y);
