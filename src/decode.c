@@ -1,7 +1,7 @@
 /* \summary: link, IPv4/IPv6, TCP/UDP/ICMP decoding into a struct packet that
  * points into the capture buffer; every read through a cursor. Gateway link
  * layers (PPP, PPPoE, MPLS, VLAN stacks) and tunnels (IP in IP, GRE, VXLAN,
- * Geneve, Teredo) are peeled down to the innermost IP packet, which is the
+ * Geneve, Teredo, GTP-U) are peeled down to the innermost IP packet, which is the
  * one the packet describes; what carried it is kept in packet.tun. */
 #include <stddef.h>
 #include <stdio.h>
@@ -44,6 +44,7 @@
 #define PPP_IPV6 0x0057
 #define PPP_MPLS 0x0281
 
+#define UDP_GTPU 2152
 #define UDP_TEREDO 3544
 #define UDP_GRE 4754 /* GRE-in-UDP, RFC 8086 */
 #define UDP_VXLAN 4789
@@ -56,6 +57,7 @@
 #define VLAN_TAGS_MAX 8   /* 802.1Q / 802.1ad tags in one Ethernet header */
 #define MPLS_LABELS_MAX 8 /* labels in one MPLS stack */
 #define GRE_SRE_MAX 8     /* RFC 1701 source route entries */
+#define GTP_EXT_MAX 8     /* GTP-U extension headers */
 
 int decode_linktype_supported(int lt)
 {
@@ -255,10 +257,10 @@ static int decode_l4(struct cur *c, struct packet *pk, u32 l4len)
 		pk->pl_len = (u32)MIN(cur_left(c), pk->pl_wire);
 		/* Tunnels by their assigned port; a first fragment is left whole. */
 		switch (pk->dport) {
-		case UDP_VXLAN: case UDP_GENEVE: case UDP_GRE: case UDP_TEREDO:
+		case UDP_VXLAN: case UDP_GENEVE: case UDP_GRE: case UDP_TEREDO: case UDP_GTPU:
 			break;
 		default:
-			if (pk->sport != UDP_TEREDO)
+			if (pk->sport != UDP_TEREDO && pk->sport != UDP_GTPU)
 				return DEC_OK;
 		}
 		return pk->frag == FRAG_NONE ? decode_udp_tunnel(pk) : DEC_OK;
@@ -647,6 +649,40 @@ COLD static int decode_teredo(struct cur *c, struct packet *pk)
 	return rc != DEC_OK ? rc : decode_ipv6(c, pk);
 }
 
+/* GTP-U (3GPP TS 29.281 section 5): version 1, protocol type 1, a G-PDU
+ * (type 255) carries one IP packet after the TEID, the optional sequence
+ * word and the extension headers. Other messages (echo, errors) and GTP'
+ * stay plain UDP. */
+COLD static int decode_gtpu(struct cur *c, struct packet *pk)
+{
+	u8 fl, type, next;
+	u16 len;
+	u32 teid;
+	int rc;
+	if (cur_left(c) < 2) /* cut by the snaplen, or too short to be GTP */
+		return pk->pl_len < pk->pl_wire ? bad(pk, DEC_TRUNC, "gtp.hdr") : DEC_OK;
+	if ((c->p[0] & 0xf0) != 0x30 || c->p[1] != 0xff)
+		return DEC_OK;
+	if (cur_u8(c, &fl) < 0 || cur_u8(c, &type) < 0 || cur_be16(c, &len) < 0 || cur_be32(c, &teid) < 0)
+		return bad(pk, DEC_TRUNC, "gtp.hdr");
+	if (fl & 0x07) { /* sequence number, N-PDU number, next extension type */
+		if (cur_skip(c, 3) < 0 || cur_u8(c, &next) < 0)
+			return bad(pk, DEC_TRUNC, "gtp.hdr");
+		int n;
+		for (n = 0; (fl & 0x04) && next && n < GTP_EXT_MAX; n++) {
+			u8 words;
+			if (cur_u8(c, &words) < 0 || !words || cur_skip(c, (size_t)words * 4 - 2) < 0 ||
+			    cur_u8(c, &next) < 0)
+				return c->err ? bad(pk, DEC_TRUNC, "gtp.ext") : bad(pk, DEC_BAD, "gtp.ext.len");
+		}
+		if (n == GTP_EXT_MAX)
+			return bad(pk, DEC_BAD, "gtp.ext");
+	}
+	if ((rc = tun_enter_ip(pk, TUN_GTPU, 1, teid)) != DEC_OK)
+		return rc;
+	return decode_ip_by_version(c, pk);
+}
+
 /* A UDP payload on a tunnel's port (pk->pl, pk->pl_len). */
 static int decode_udp_tunnel(struct packet *pk)
 {
@@ -685,8 +721,10 @@ static int decode_udp_tunnel(struct packet *pk)
 		return decode_by_ethertype(&c, pk, proto, UNS_ETHERTYPE);
 	case UDP_GRE:
 		return decode_gre(&c, pk);
+	case UDP_GTPU:
+		return decode_gtpu(&c, pk);
 	default:
-		return decode_teredo(&c, pk);
+		return pk->sport == UDP_GTPU ? decode_gtpu(&c, pk) : decode_teredo(&c, pk);
 	}
 }
 
@@ -803,7 +841,7 @@ const char *decode_tunnel_name(int kind)
 		[TUN_NONE] = "none", [TUN_PPPOE_DISC] = "pppoe_discovery", [TUN_PPPOE] = "pppoe",
 		[TUN_PPP] = "ppp", [TUN_MPLS] = "mpls", [TUN_IPIP] = "ipip", [TUN_6IN4] = "6in4",
 		[TUN_4IN6] = "4in6", [TUN_6IN6] = "6in6", [TUN_GRE] = "gre", [TUN_VXLAN] = "vxlan",
-		[TUN_GENEVE] = "geneve", [TUN_TEREDO] = "teredo",
+		[TUN_GENEVE] = "geneve", [TUN_TEREDO] = "teredo", [TUN_GTPU] = "gtpu",
 	};
 	return kind >= 0 && kind < TUN_N ? names[kind] : "none";
 }

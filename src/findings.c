@@ -155,7 +155,7 @@ json_t *findings_tunnel_json(const struct pkt_tunnel *t)
 {
 	static const char *const id_names[TUN_N] = {
 		[TUN_PPPOE] = "session", [TUN_MPLS] = "label", [TUN_GRE] = "key",
-		[TUN_VXLAN] = "vni", [TUN_GENEVE] = "vni",
+		[TUN_VXLAN] = "vni", [TUN_GENEVE] = "vni", [TUN_GTPU] = "teid",
 	};
 	char a[ADDR_STRLEN];
 	json_t *o = json_object();

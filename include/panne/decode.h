@@ -53,6 +53,7 @@ enum tun_kind {
 	TUN_VXLAN,      /* VXLAN, UDP 4789 (RFC 7348) */
 	TUN_GENEVE,     /* Geneve, UDP 6081 (RFC 8926) */
 	TUN_TEREDO,     /* Teredo, UDP 3544 (RFC 4380) */
+	TUN_GTPU,       /* GTP-U, UDP 2152 (3GPP TS 29.281): a mobile core's user plane */
 	TUN_N
 };
 
@@ -69,7 +70,7 @@ struct pkt_tunnel {
 	u8 kind;          /* kinds[0], when depth > 0 */
 	u8 has_id;        /* id is meaningful */
 	u8 kinds[4];      /* TUN_DEPTH_MAX, outermost first */
-	u32 id;           /* PPPoE session, MPLS label, GRE key, VXLAN/Geneve VNI */
+	u32 id;           /* PPPoE session, MPLS label, GRE key, VXLAN/Geneve VNI, GTP TEID */
 	struct addr src, dst; /* outer IP endpoints of the outermost IP tunnel */
 };
 

@@ -144,3 +144,6 @@ put("decode", "teredo-origin", b"\x01" + ether(0x0800, ip4(17, udp(3544, 50000, 
 put("decode", "teredo-auth", b"\x01" + ether(0x0800, ip4(17, udp(50000, 3544, b"\x00\x01\x02\x03abxyz" + b"\x00" * 9 + in6))))
 put("decode", "too-deep", b"\x01" + ether(0x0800, ip4(4, ip4(4, ip4(4, ip4(4, ip4(4, in4)))))))
 put("decode", "lldp", b"\x01" + ether(0x88cc, b"\x02\x07\x04" + b"\x00" * 6))
+put("decode", "gtpu-ext", b"\x01" + ether(0x0800, ip4(17, udp(5906, 2152, struct.pack("!BBHIHBB", 0x36, 0xff, len(in4) + 8, 0x760d3bb0, 1, 0, 0x85)
+                                                          + b"\x01\x10\x00\x00" + in4))))
+put("decode", "gtpu", b"\x01" + ether(0x0800, ip4(17, udp(2152, 2152, struct.pack("!BBHI", 0x30, 0xff, len(in6), 7) + in6))))

@@ -1,7 +1,7 @@
 /* \summary: decode: link types, VLANs, IPv4 options, IPv6 extension headers,
  * fragments, ICMP quotes, truncated or invalid headers named by field, and
  * the gateway encapsulations (PPP, PPPoE, MPLS, IP in IP, GRE, VXLAN, Geneve,
- * Teredo) built by hand from the inside out. */
+ * Teredo, GTP-U) built by hand from the inside out. */
 #include "testutil.h"
 
 static int dec(const u8 *b, u32 n, int lt, struct packet *pk)
@@ -738,6 +738,43 @@ static void teredo_with_indicators_or_plain_udp(void **s)
 	assert_int_equal(pk.tun.depth, 0);
 }
 
+static void gtpu_gpdu_with_sequence_and_extensions(void **s)
+{
+	struct bld x;
+	struct packet pk;
+	(void)s;
+	/* flags 0x36: E and S; a PDU session container extension (1 word) */
+	b_inner4(&x);
+	{
+		u16 n = (u16)(b_len(&x) + 4 + 4);
+		u8 *h = b_push(&x, 8 + 4 + 4);
+		h[0] = 0x36, h[1] = 0xff, put16(h + 2, n), put32(h + 4, 0x760d3bb0);
+		h[11] = 0x85;                    /* next extension type */
+		h[12] = 1, h[13] = 0x10, h[15] = 0; /* 1 word, no next */
+	}
+	b_udp(&x, 5906, 2152);
+	b_ip4(&x, 17, "10.0.0.1", "10.0.0.2", 64);
+	b_ether(&x, 0x0800);
+	assert_int_equal(b_dec(&x, b_len(&x), 1, &pk), DEC_OK);
+	assert_inner4(&pk);
+	assert_int_equal(pk.tun.kind, TUN_GTPU);
+	assert_int_equal(pk.tun.id, 0x760d3bb0);
+	b_every_cut_truncated(&x, b_len(&x) - 4, 1);
+	/* an extension of length 0 is invalid */
+	x.b[x.off + 42 + 12] = 0;
+	assert_int_equal(b_dec(&x, b_len(&x), 1, &pk), DEC_BAD);
+	assert_string_equal(pk.bad_field, "gtp.ext.len");
+	/* an echo request is no G-PDU: plain UDP */
+	b_init(&x);
+	b_bytes(&x, "\x32\x01\x00\x04\x00\x00\x00\x00\x00\x01\x00\x00", 12);
+	b_udp(&x, 2152, 2152);
+	b_ip4(&x, 17, "10.0.0.1", "10.0.0.2", 64);
+	b_ether(&x, 0x0800);
+	assert_int_equal(b_dec(&x, b_len(&x), 1, &pk), DEC_OK);
+	assert_int_equal(pk.dport, 2152);
+	assert_int_equal(pk.tun.depth, 0);
+}
+
 static void nesting_is_bounded_and_unknowns_named(void **s)
 {
 	struct bld x;
@@ -794,6 +831,7 @@ int main(void)
 		cmocka_unit_test(gre_flags_keys_bridging_pptp_and_erspan),
 		cmocka_unit_test(vxlan_and_geneve_by_port_and_header),
 		cmocka_unit_test(teredo_with_indicators_or_plain_udp),
+		cmocka_unit_test(gtpu_gpdu_with_sequence_and_extensions),
 		cmocka_unit_test(nesting_is_bounded_and_unknowns_named),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
