@@ -61,6 +61,7 @@ struct txn {
 	struct answer first;
 	char qname[NAME_MAX_LEN + 1];
 	u32 prev, next;    /* age list: head = newest */
+	struct pkt_tunnel tun; /* what carried the query's flow (detail.tunnel) */
 };
 
 struct dns_tcp {
@@ -415,6 +416,8 @@ static void finding_from_txn(struct finding *fd, int kind, const struct txn *t, 
 	/* Diagnose tells a LAN filter from a resolver beyond by this. */
 	json_object_set_new(fd->detail, "resolver_local",
 	                    json_boolean(resolver_local(t, t->answered ? &t->first : NULL)));
+	if (t->tun.depth)
+		json_object_set_new(fd->detail, "tunnel", findings_tunnel_json(&t->tun));
 }
 
 /* Who sent an answer that points nowhere: the LAN's own resolver (a local
@@ -664,6 +667,7 @@ static u32 txn_new(const struct flow *f, u16 id, const struct packet *pk)
 	memset(t, 0, sizeof *t);
 	t->used = 1;
 	t->cli = f->cli;
+	t->tun = f->tun;
 	t->srv = f->srv;
 	t->cport = f->cport;
 	t->sport = f->sport;

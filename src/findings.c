@@ -148,6 +148,32 @@ void finding_init(struct finding *f, int kind, const struct flow *fl, u64 ts_us,
 		f->proto = fl->proto;
 	}
 	f->detail = json_object();
+	if (fl && fl->tun.depth)
+		json_object_set_new(f->detail, "tunnel", findings_tunnel_json(&fl->tun));
+}
+
+json_t *findings_tunnel_json(const struct pkt_tunnel *t)
+{
+	static const char *const id_names[TUN_N] = {
+		[TUN_PPPOE] = "session", [TUN_MPLS] = "label", [TUN_GRE] = "key",
+		[TUN_VXLAN] = "vni", [TUN_GENEVE] = "vni", [TUN_GTPU] = "teid",
+	};
+	char a[ADDR_STRLEN];
+	json_t *o = json_object();
+	json_object_set_new(o, "kind", json_string(decode_tunnel_name(t->kind)));
+	if (t->has_addr) {
+		json_object_set_new(o, "outer_src", json_string(addr_fmt(&t->src, a)));
+		json_object_set_new(o, "outer_dst", json_string(addr_fmt(&t->dst, a)));
+	}
+	if (t->has_id && t->kind < TUN_N && id_names[t->kind])
+		json_object_set_new(o, id_names[t->kind], json_integer(t->id));
+	if (t->depth > 1) {
+		json_t *l = json_array();
+		for (u8 i = 0; i < t->depth && i < TUN_DEPTH_MAX; i++)
+			json_array_append_new(l, json_string(decode_tunnel_name(t->kinds[i])));
+		json_object_set_new(o, "layers", l);
+	}
+	return o;
 }
 
 void finding_add_ev(struct finding *f, u32 frame)

@@ -270,6 +270,8 @@ static struct flow *flow_new(struct flow_table *ft, const struct packet *pk, u64
 	f->file = pk->file;
 	f->first_us = f->lru_us = pk->ts_us;
 	f->first_frame = pk->frame;
+	if (pk->tun.depth)
+		f->tun = pk->tun;
 	if (pk->proto == IPPROTO_TCP_ && !(pk->tcp_flags & TH_SYN))
 		f->picked_up = 1;
 	mask = ft->nslots - 1;

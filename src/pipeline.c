@@ -73,6 +73,26 @@ int pipeline_init(char *err, size_t errlen)
 	return 0;
 }
 
+/* Counts what carried a frame, and names what stopped its decoding. */
+__attribute__((noinline, cold)) static void count_encapsulation(const struct packet *pk, int rc)
+{
+	for (int k = 1; k < TUN_N; k++)
+		st.tun_frames[k] += (pk->tun.seen >> k) & 1;
+	st.inner_ip_frames += pk->tun.inner_ip;
+	if (rc != DEC_UNSUPP)
+		return;
+	for (u32 i = 0; i < st.n_unsupp; i++)
+		if (st.unsupp[i].cls == pk->unsupp && st.unsupp[i].val == pk->unsupp_val) {
+			st.unsupp[i].n++;
+			return;
+		}
+	if (st.n_unsupp == UNSUPP_KEYS_MAX) {
+		st.unsupp_other++;
+		return;
+	}
+	st.unsupp[st.n_unsupp++] = (struct unsupp_count){ pk->unsupp, pk->unsupp_val, 1 };
+}
+
 /* Picks the analyzer of a flow from its port or its first client bytes. */
 static void classify(struct flow *f, int dir, const struct packet *pk)
 {
@@ -113,8 +133,10 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	rc = decode_packet(cp, &pk);
 	if (rc >= 0 && rc < DEC_NSTATUS)
 		st.dec[rc]++;
-	st.ipv6_frames += pk.ipver == 6;
+	st.ipv6_frames += pk.ip6_seen;
 	st.vlan_frames += pk.vlan_tags != 0;
+	if (pk.tun.seen | (rc == DEC_UNSUPP))
+		count_encapsulation(&pk, rc);
 	if (rc != DEC_OK)
 		return;
 

@@ -125,9 +125,20 @@ json_t *report_summary_json(const struct report_input *in)
 		json_object_set_new(o, "evidence_file", json_string(in->evidence_file));
 		json_object_set(o, "evidence_map", in->evidence_map ? in->evidence_map : json_array());
 	}
-	json_object_set_new(o, "undecoded", json_pack("{s:I,s:I,s:I}", "truncated", (json_int_t)st->dec[1],
-	                                              "invalid", (json_int_t)st->dec[2],
-	                                              "not_ip", (json_int_t)st->dec[3]));
+	json_t *und = json_pack("{s:I,s:I,s:I}", "truncated", (json_int_t)st->dec[1], "invalid",
+	                        (json_int_t)st->dec[2], "not_ip", (json_int_t)st->dec[3]);
+	for (u32 i = 0; i < st->n_unsupp; i++) { /* not_ip by what it was, as tcpdump names it */
+		char k[64];
+		decode_unsupp_name(st->unsupp[i].cls, st->unsupp[i].val, k, sizeof k);
+		json_object_set_new(und, k, json_integer((json_int_t)st->unsupp[i].n));
+	}
+	if (st->unsupp_other)
+		json_object_set_new(und, "other", json_integer((json_int_t)st->unsupp_other));
+	json_object_set_new(o, "undecoded", und);
+	json_t *encaps = json_object();
+	for (int k = 1; k < TUN_N; k++)
+		if (st->tun_frames[k])
+			json_object_set_new(encaps, decode_tunnel_name(k), json_integer((json_int_t)st->tun_frames[k]));
 	const struct dns_stats *ds = dns_stats();
 	const struct tls_stats *ts = tls_stats();
 	const struct http_stats *hs = http_stats();
@@ -150,9 +161,10 @@ json_t *report_summary_json(const struct report_input *in)
 		json_object_set_new(codes, k, json_integer((json_int_t)hs->by_code[c]));
 	}
 	json_object_set_new(o, "counters",
-	                    json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:o,s:o},s:{s:I,s:o}}",
+	                    json_pack("{s:{s:I,s:I,s:I},s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:o,s:o},s:{s:I,s:o}}",
 	                              "frames", "ipv6", (json_int_t)st->ipv6_frames, "vlan",
-	                              (json_int_t)st->vlan_frames, "tcp", "syn",
+	                              (json_int_t)st->vlan_frames, "inner_ip", (json_int_t)st->inner_ip_frames,
+	                              "encapsulations", encaps, "tcp", "syn",
 	                              (json_int_t)st->tcp_syn, "synack", (json_int_t)st->tcp_synack,
 	                              "rst", (json_int_t)st->tcp_rst, "dns", "queries",
 	                              (json_int_t)ds->queries, "responses", (json_int_t)ds->responses,

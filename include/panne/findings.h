@@ -68,6 +68,10 @@ int kind_lookup(const char *name);
  * detail starts as an empty object. */
 void finding_init(struct finding *f, int kind, const struct flow *fl,
                   u64 ts_us, u16 file, u32 frame);
+/* {"kind":"gre","outer_src":..,"outer_dst":..,"key":N,"layers":[..]}: what
+ * carried a flow, for detail.tunnel (a new object, owned by the caller). */
+struct pkt_tunnel;
+json_t *findings_tunnel_json(const struct pkt_tunnel *t);
 /* Adds an evidence frame (ignored when full or already present). */
 void finding_add_ev(struct finding *f, u32 frame);
 /* Sets name from a wire string (escaped) or a C string. */

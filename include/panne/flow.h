@@ -97,6 +97,7 @@ struct flow {
 	struct flow_side side[2]; /* indexed by DIR_* */
 	u32 name_id;        /* services name: SNI, Host or DNS map; 0 unknown */
 	void *app_state;    /* owned by the analyzer of 'app'; freed at flow end */
+	struct pkt_tunnel tun; /* what carried its first packet; tun.depth 0 if nothing */
 	/* table links (LRU or closed list), private to flow.c */
 	u32 lru_prev, lru_next;
 	u64 lru_us;         /* when it last moved to the LRU head */

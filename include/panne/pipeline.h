@@ -5,6 +5,15 @@
 
 #include "panne/types.h"
 #include "panne/capture.h"
+#include "panne/decode.h"
+
+#define UNSUPP_KEYS_MAX 32 /* distinct undecoded (class, value) pairs named in the summary */
+
+struct unsupp_count {
+	u8 cls;  /* enum unsupp_class */
+	u32 val; /* ethertype, DLT, PPP protocol... */
+	u64 n;   /* frames */
+};
 
 struct run_stats {
 	u64 packets, bytes;          /* records handed to the pipeline */
@@ -16,6 +25,11 @@ struct run_stats {
 	u64 dropped;                 /* live: kernel drops */
 	u64 tcp_syn, tcp_synack, tcp_rst; /* packets, for comparison with tshark */
 	u64 ipv6_frames, vlan_frames;     /* frames with an IPv6 header, with a VLAN tag */
+	u64 inner_ip_frames;              /* frames whose IP packet was inside an encapsulation */
+	u64 tun_frames[TUN_N];            /* frames in which each encapsulation (TUN_*) occurs */
+	struct unsupp_count unsupp[UNSUPP_KEYS_MAX]; /* DEC_UNSUPP frames by what stopped them */
+	u32 n_unsupp;
+	u64 unsupp_other;                 /* ... once unsupp[] is full */
 };
 
 /* Initialises every analyzer from g_opts. 0, or -1 with err. */

@@ -3,7 +3,7 @@
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	static const int lt[] = { 0, 1, 12, 14, 101, 104, 108, 113, 228, 229, 239, 276 };
+	static const int lt[] = { 0, 1, 12, 14, 101, 104, 108, 113, 228, 229, 239, 276, 9, 50, 51, 204 };
 	struct packet pk;
 	if (!size)
 		return 0;

@@ -82,3 +82,74 @@ hdr = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
 rec = eth + ip + b"\x13\x88\x00\x35\x00\x08\x00\x00"
 put("pcap", "one", hdr + struct.pack("<IIII", 1, 0, len(rec), len(rec)) + rec)
 put("pcap", "cut", hdr + struct.pack("<IIII", 1, 0, 500000, 500000) + rec)
+
+
+# Encapsulations for the decode target (first byte: index into fuzz_decode.c's
+# link types: 1 Ethernet, 12 PPP, 13 PPP in HDLC framing, 14 PPPoE, 15 PPP
+# with direction), built from the inside out.
+def ip4(proto, payload, src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02"):
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, proto, 0, src, dst) + payload
+
+
+def ip6(nh, payload):
+    return struct.pack("!IHBB", 0x60000000, len(payload), nh, 64) + b"\x20\x01" + b"\x00" * 14 \
+        + b"\x20\x01" + b"\x00" * 13 + b"\x02" + payload
+
+
+def udp(sp, dp, payload):
+    return struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload
+
+
+def ether(et, payload, tags=()):
+    return b"\x02" * 12 + b"".join(struct.pack("!HH", t, v) for t, v in tags) + struct.pack("!H", et) + payload
+
+
+def pppoe(proto, payload, sid=0x11):
+    body = struct.pack("!H", proto) + payload
+    return struct.pack("!BBHH", 0x11, 0, sid, len(body)) + body
+
+
+dnsq = udp(40000, 53, q)
+in4 = ip4(17, dnsq)
+in6 = ip6(17, dnsq)
+put("decode", "pppoe-qinq", b"\x01" + ether(0x8864, pppoe(0x21, in4), [(0x88a8, 100), (0x8100, 200)]))
+put("decode", "pppoe-ipv6", b"\x01" + ether(0x8864, pppoe(0x57, in6)))
+put("decode", "pppoe-lcp", b"\x01" + ether(0x8864, pppoe(0xc021, b"\x01\x01\x00\x04")))
+put("decode", "pppoe-discovery", b"\x01" + ether(0x8863, b"\x11\x09\x00\x00\x00\x04\x01\x01\x00\x00"))
+put("decode", "ppp", bytes([12]) + b"\x00\x21" + in4)
+put("decode", "ppp-hdlc", bytes([13]) + b"\xff\x03\x00\x57" + in6)
+put("decode", "cisco-hdlc", bytes([13]) + b"\x0f\x00\x08\x00" + in4)
+put("decode", "ppp-ether", bytes([14]) + pppoe(0x21, in4))
+put("decode", "ppp-dir", bytes([15]) + b"\x01\xff\x03\x21" + in4)
+put("decode", "mpls2", b"\x01" + ether(0x8847, struct.pack("!II", 254 << 12 | 64, 99 << 12 | 0x100 | 64) + in4,
+                                       [(0x8100, 3399)]))
+put("decode", "4in4", b"\x01" + ether(0x0800, ip4(4, in4)))
+put("decode", "6in4", b"\x01" + ether(0x0800, ip4(41, in6)))
+put("decode", "4in6", b"\x01" + ether(0x86dd, ip6(4, in4)))
+put("decode", "6in6", b"\x01" + ether(0x86dd, ip6(41, in6)))
+put("decode", "gre-key-seq", b"\x01" + ether(0x0800, ip4(47, struct.pack("!HHIII", 0xb000, 0x0800, 0, 7, 9) + in4)))
+put("decode", "gre-teb", b"\x01" + ether(0x0800, ip4(47, struct.pack("!HH", 0, 0x6558) + ether(0x0800, in4, [(0x8100, 5)]))))
+put("decode", "gre-in-gre", b"\x01" + ether(0x0800, ip4(47, struct.pack("!HH", 0, 0x0800) + ip4(47, struct.pack("!HH", 0, 0x0800) + in4))))
+put("decode", "gre-routing", b"\x01" + ether(0x0800, ip4(47, struct.pack("!HHHH", 0x4000, 0x0800, 0, 0)
+                                                             + b"\x00\x01\x00\x04abcd\x00\x00\x00\x00" + in4)))
+put("decode", "gre-pptp", b"\x01" + ether(0x86dd, ip6(4, ip4(47, struct.pack("!HHHHI", 0x3081, 0x880b, 24, 7, 1) + b"\x00\x00\x00\x02"
+                                                                 + b"\xff\x03\x00\x21" + in4)), [(0x8100, 100)]))
+put("decode", "gre-erspan", b"\x01" + ether(0x0800, ip4(47, struct.pack("!HHI", 0x1000, 0x88be, 1) + b"\x10\x00\x00\x01\x00\x00\x00\x00")))
+put("decode", "gre-udp", b"\x01" + ether(0x0800, ip4(17, udp(33333, 4754, struct.pack("!HH", 0, 0x0800) + in4))))
+put("decode", "gre-mpls", b"\x01" + ether(0x0800, ip4(47, struct.pack("!HH", 0, 0x8847) + struct.pack("!I", 0x100 | 64) + in4)))
+vx = lambda inner, vni=1: udp(50000, 4789, struct.pack("!II", 0x08000000, vni << 8) + ether(0x0800, inner))
+put("decode", "vxlan", b"\x01" + ether(0x0800, ip4(17, vx(in4))))
+put("decode", "vxlan-triple", b"\x01" + ether(0x0800, ip4(17, vx(ip4(17, vx(ip4(17, vx(in4))))))))
+put("decode", "vxlan-arp", b"\x01" + ether(0x0800, ip4(17, udp(1, 4789, struct.pack("!II", 0x08000000, 0x100)
+                                                          + ether(0x0806, b"\x00\x01\x08\x00\x06\x04\x00\x01")))))
+put("decode", "geneve-options", b"\x01" + ether(0x0800, ip4(17, udp(47101, 6081, struct.pack("!BBHI", 2, 0, 0x6558, 4242 << 8)
+                                                               + b"\x01\x02\x80\x01\xaa\xbb\xcc\xdd" + ether(0x0800, in4)))))
+put("decode", "geneve-vxlan", b"\x01" + ether(0x0800, ip4(17, udp(2, 6081, struct.pack("!BBHI", 0, 0, 0x0800, 4242 << 8)
+                                                             + ip4(17, vx(in4))))))
+put("decode", "teredo-origin", b"\x01" + ether(0x0800, ip4(17, udp(3544, 50000, b"\x00\x00\xf4\x5b\x9c\x55\xf3\xa0" + in6))))
+put("decode", "teredo-auth", b"\x01" + ether(0x0800, ip4(17, udp(50000, 3544, b"\x00\x01\x02\x03abxyz" + b"\x00" * 9 + in6))))
+put("decode", "too-deep", b"\x01" + ether(0x0800, ip4(4, ip4(4, ip4(4, ip4(4, ip4(4, in4)))))))
+put("decode", "lldp", b"\x01" + ether(0x88cc, b"\x02\x07\x04" + b"\x00" * 6))
+put("decode", "gtpu-ext", b"\x01" + ether(0x0800, ip4(17, udp(5906, 2152, struct.pack("!BBHIHBB", 0x36, 0xff, len(in4) + 8, 0x760d3bb0, 1, 0, 0x85)
+                                                          + b"\x01\x10\x00\x00" + in4))))
+put("decode", "gtpu", b"\x01" + ether(0x0800, ip4(17, udp(2152, 2152, struct.pack("!BBHI", 0x30, 0xff, len(in6), 7) + in6))))
