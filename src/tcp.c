@@ -136,7 +136,7 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 	u8 fl = pk->tcp_flags;
 
 	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN)
-		twins_note(IPPROTO_TCP_, &pk->dst, pk->dport, pk->seq, pk->file);
+		twins_note(IPPROTO_TCP_, &pk->dst, pk->dport, pk->seq, pk->side);
 
 	if ((fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && dir == DIR_S2C) {
 		struct server *s = server_get(&f->srv, f->sport);
@@ -211,7 +211,7 @@ static void emit_syn_timeout(const struct pending *p, const struct flow *f, cons
 	u32 id = p->name_id ? p->name_id : services_name_of_addr(&fd.srv);
 	finding_set_name(&fd, id ? names_get(id) : NULL);
 	json_object_set_new(fd.detail, "retries", json_integer(p->retries));
-	int fate = twins_fate(IPPROTO_TCP_, &fd.srv, fd.sport, p->isn, p->file);
+	int fate = twins_fate(IPPROTO_TCP_, &fd.srv, fd.sport, p->isn, TWIN_INSIDE);
 	if (twins_word(fate)) {
 		json_object_set_new(fd.detail, "gateway", json_string(twins_word(fate)));
 		fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;
