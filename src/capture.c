@@ -734,6 +734,10 @@ u64 cap_dropped(const struct cap_src *s)
 }
 
 u32 cap_interfaces(const struct cap_src *s) { return s->ifs ? s->ifs->n : 1; }
+u32 cap_iface_local(const struct cap_src *s, u32 iface)
+{
+	return s->ifs && iface < s->ifs->n ? s->ifs->v[iface].local : iface;
+}
 
 u32 cap_active_interface(const struct cap_src *s, u32 k)
 {

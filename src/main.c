@@ -22,8 +22,9 @@
 #include "panne/twins.h"
 #include "panne/util.h"
 
-#define PANNE_VERSION "0.1.0"
 #define MAX_FILES 256
+
+static char *join_args(int argc, char **argv);
 
 static void usage(FILE *out)
 {
@@ -114,13 +115,14 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-/* --dump-frames: every record as panne reads it, one line each. */
+/* --dump-frames: every record as panne reads it, one line each: frame,
+ * interface in its section (as Wireshark's frame.interface_id), time,
+ * captured and wire lengths, interface across the file. */
 static void dump_one(void *user, const struct cap_pkt *pk)
 {
-	(void)user;
-	printf("%u\t%u\t%llu.%06llu\t%u\t%u\n", pk->frame, pk->iface,
+	printf("%u\t%u\t%llu.%06llu\t%u\t%u\t%u\n", pk->frame, cap_iface_local(user, pk->iface),
 	       (unsigned long long)(pk->ts_us / 1000000u), (unsigned long long)(pk->ts_us % 1000000u),
-	       pk->caplen, pk->len);
+	       pk->caplen, pk->len, pk->iface);
 }
 
 /* The interfaces of a multi-interface pcapng input, for the report: which
@@ -218,6 +220,23 @@ static void ifaces_free(struct ifaces_info *ii)
 	json_decref(ii->json);
 }
 
+/* -w FILE.pcapng: the section comment of the evidence file (NULL for a
+ * classic pcap), naming panne, its version and the command. Owned by the
+ * caller. */
+static char *evidence_comment(const char *wfile, int argc, char **argv)
+{
+	size_t n = strlen(wfile);
+	if (n < 7 || strcmp(wfile + n - 7, ".pcapng") != 0)
+		return NULL;
+	char *cmd = join_args(argc, argv);
+	size_t len = strlen(cmd) + 256;
+	char *c = xmalloc(len);
+	snprintf(c, len, "Evidence written by panne %s: the frames its findings cite, each with its findings as "
+	         "the frame's comment. Command: %s", PANNE_VERSION, cmd);
+	free(cmd);
+	return c;
+}
+
 static volatile int stop_flag;
 static void on_signal(int sig)
 {
@@ -277,7 +296,7 @@ static void live_tick(void *user, u64 now_us)
  * the final report. */
 static int run_live(const char **ifaces, size_t n, const char *live_bpf, const char *user,
                     unsigned long interval, unsigned long count, unsigned long duration,
-                    const char *wfile)
+                    const char *wfile, const char *wcomment)
 {
 	char err[512];
 	FILE *wout = NULL;
@@ -333,7 +352,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 		FILE *kept[MAX_FILES];
 		for (size_t i = 0; i < n; i++)
 			kept[i] = cap_kept(src[i]);
-		in.evidence_map = evidence_write(wout, kept, ifaces, n, err, sizeof err);
+		in.evidence_map = evidence_write(wout, kept, ifaces, n, wcomment, err, sizeof err);
 		if (!in.evidence_map)
 			warnx_("%s", err);
 		in.evidence_file = wfile;
@@ -486,7 +505,9 @@ int main(int argc, char **argv)
 
 	char *bpf = optind < argc ? join_args(argc - optind, argv + optind) : NULL;
 	if (nifaces) {
-		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile);
+		char *wcomment = wfile ? evidence_comment(wfile, argc, argv) : NULL;
+		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile, wcomment);
+		free(wcomment);
 		free(bpf);
 		return rc;
 	}
@@ -511,7 +532,7 @@ int main(int argc, char **argv)
 		/* A debugging aid: the records as panne reads them, no analysis. */
 		int bad = 0;
 		for (size_t i = 0; i < nfiles; i++) {
-			if (cap_run(src[i], dump_one, NULL) != 0) {
+			if (cap_run(src[i], dump_one, src[i]) != 0) {
 				warnx_("%s", cap_error(src[i]));
 				bad = 1;
 			}
@@ -583,7 +604,9 @@ int main(int argc, char **argv)
 		.interfaces_text = ii->json ? ii->text : NULL, .interfaces = ii->json,
 	};
 	if (wout) {
-		in.evidence_map = evidence_write(wout, again, files, nfiles, err, sizeof err);
+		char *wcomment = evidence_comment(wfile, argc, argv);
+		in.evidence_map = evidence_write(wout, again, files, nfiles, wcomment, err, sizeof err);
+		free(wcomment);
 		if (!in.evidence_map)
 			die(EXIT_USAGE, "%s", err);
 		in.evidence_file = wfile;

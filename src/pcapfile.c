@@ -275,6 +275,9 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 #define NG_SPB 3u
 #define NG_ISB 5u
 #define NG_EPB 6u
+#define NG_JOURNAL 9u   /* systemd journal export */
+#define NG_CB_COPY 0x00000BADu /* custom blocks */
+#define NG_CB_NOCOPY 0x40000BADu
 #define NG_BOM 0x1A2B3C4Du
 #define NG_MAX_BLOCK (16u << 20) /* libpcap's bound for a block */
 #define NG_PARSED_MAX (WINDOW - 4096) /* blocks read whole fit a window */
@@ -531,6 +534,9 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 			return fail(pf, "block total lengths differ (%u at the start of the block, %u at its end)", len,
 			            len2);
 		if (!parse) { /* NRB, DSB, custom, unknown: skipped by length */
+			/* Wireshark shows custom blocks and systemd journal entries
+			 * as frames of their own: they count, as in its numbering. */
+			pf->frame += type == NG_CB_COPY || type == NG_CB_NOCOPY || type == NG_JOURNAL;
 			pf->off = off + len;
 			continue;
 		}
@@ -572,6 +578,7 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 				return fail(pf, "interface description block %u: an option runs past the block's end", g);
 			if (o.bad)
 				return fail(pf, "interface description block %u: %s", g, o.why);
+			i->local = pf->sec_n;
 			pf->nif_seen++;
 			pf->sec_n++;
 			if (g == pf->ifs->n)

@@ -90,6 +90,8 @@ u64 cap_dropped(const struct cap_src *s);
  * among the first ones (1 for other inputs); cursors reading it. */
 u32 cap_interfaces(const struct cap_src *s);
 u32 cap_active_interfaces(const struct cap_src *s);
+/* An interface's index within its section, as Wireshark's frame.interface_id. */
+u32 cap_iface_local(const struct cap_src *s, u32 iface);
 /* The k-th of them (k < MIN(cap_active_interfaces, 16)), by index. */
 u32 cap_active_interface(const struct cap_src *s, u32 k);
 /* The interface of each of frames (ascending) into out, by a new pass over

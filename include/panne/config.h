@@ -21,6 +21,7 @@
 
 /* ---- 2. Fixed limits ---- */
 
+#define PANNE_VERSION "0.1.0"
 #define SNAPLEN_LIVE 262144   /* live capture: whole certificates */
 #define PCAP_BUFSZ (64 << 10) /* stdio buffer for offline reads: fits in L2 */
 #define LIVE_BUFSZ (32 << 20) /* kernel capture buffer, live */

@@ -50,6 +50,7 @@ struct pcapng_if {
 	u64 ifdrop, osdrop;  /* the last Interface Statistics Block's counters */
 	u8 has_ifdrop, has_osdrop;
 	u8 claimed;          /* a cursor of its own reads this interface */
+	u32 local;           /* its index in its section (Wireshark's frame.interface_id) */
 };
 
 /* What every cursor of one file shares: its interfaces, filled as the
