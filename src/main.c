@@ -62,6 +62,8 @@ static void usage(FILE *out)
 	        "  --probe-timeout SEC  probe: wait per query, connect, handshake, request (default %u)\n"
 	        "  --parallel N       probe: names probed at once (default %u)\n"
 	        "  -v                 more detail on standard error\n"
+	        "  --dump-frames      debugging: each record as read (frame, interface, time,\n"
+	        "                     lengths), no analysis\n"
 	        "  --explain KIND     what a kind of finding means and how to check it\n"
 	        "  -h, --help         this help\n"
 	        "  -V, --version      print the version\n"
