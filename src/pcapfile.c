@@ -177,9 +177,15 @@ static int holds(struct pcapfile *pf, u64 off, u64 need)
 	return pf->size - off >= need || (grew(pf) && pf->size - off >= need);
 }
 
+static int shrank(struct pcapfile *pf);
+
 __attribute__((format(printf, 2, 3))) static int fail(struct pcapfile *pf, const char *fmt, ...)
 {
 	va_list ap;
+	struct stat st;
+	/* The zeros past a shrunk file's new end read as damage: say what it is. */
+	if (pf->ng && fstat(pf->fd, &st) == 0 && (u64)st.st_size < pf->size)
+		return shrank(pf);
 	va_start(ap, fmt);
 	vsnprintf(pf->error, sizeof pf->error, fmt, ap);
 	va_end(ap);
