@@ -324,7 +324,8 @@ static void read_error(struct cap_src *s, struct pcapfile *pf, u32 frame)
 	if (strstr(e, "different from the") && strstr(e, "of the first interface"))
 		snprintf(s->error, sizeof s->error,
 		         "%s: frame %u: libpcap cannot read on (%s): not damage, a limit of libpcap with "
-		         "pcapng interfaces that differ; convert the file first (editcap -F pcap when the "
+		         "pcapng interfaces that differ, which panne reads in full from a file: give the "
+		         "file's path rather than a pipe, or convert it first (editcap -F pcap when the "
 		         "link types are the same, else one interface at a time: tshark -r FILE -Y "
 		         "'frame.interface_id == N' -w part.pcap); results up to frame %u are reported",
 		         shown, frame + 1, e, frame);

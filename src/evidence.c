@@ -148,11 +148,16 @@ static size_t comments(size_t file, u32 frame, char (*out)[1024])
 		const struct explain_entry *x = explain_of_kind(f->kind);
 		char a[ADDR_STRLEN], b[ADDR_STRLEN];
 		const char *q = f->kind == K_DNS_REFUSED ? "dns/" : f->kind == K_TCP_REFUSED ? "tcp/" : "";
-		snprintf(out[k++], 1024, "panne: %s (%s%s%s%s%s) %s -> %s:%u, origin %s, %s of its evidence: %s See: panne --explain %s%s",
+		/* The finding's own why, where its detail has one in words. */
+		const char *why = json_string_value(json_object_get(f->detail, "gateway"));
+		if (!why)
+			why = json_string_value(json_object_get(f->detail, "reason"));
+		snprintf(out[k++], 1024, "panne: %s (%s%s%s%s%s) %s -> %s:%u, origin %s%s%s, %s of its evidence: %s See: panne --explain %s%s",
 		         kind_name(f->kind), category_name(f->cat), f->group[0] ? ", service " : "", f->group,
 		         f->name[0] ? ", name " : "", f->name, f->cli.fam ? addr_fmt(&f->cli, a) : "-",
 		         f->srv.fam ? addr_fmt(&f->srv, b) : "-", f->sport, origin_name(f->origin),
-		         e == 0 ? "first frame" : "a frame", x ? x->brief : "", q, kind_name(f->kind));
+		         why ? ": " : "", why ? why : "", e == 0 ? "first frame" : "a frame", x ? x->brief : "", q,
+		         kind_name(f->kind));
 	}
 	return k;
 }

@@ -542,6 +542,11 @@ int main(int argc, char **argv)
 		}
 		return bad ? EXIT_DAMAGED : EXIT_CLEAN;
 	}
+	int multi = 0;
+	for (size_t i = 0; i < nfiles; i++)
+		multi |= cap_interfaces(src[i]) > 1;
+	if (g_opts.inside && !multi)
+		warnx_("--inside %s: no input holds several interfaces: nothing to choose", g_opts.inside);
 	for (size_t i = 0; merge && nfiles > 1 && i < nfiles; i++)
 		if (cap_cursors(src[i]) > 1)
 			die(EXIT_USAGE, "--merge: %s holds packets of several interfaces; read it on its own (its "
