@@ -21,10 +21,10 @@
 #include "panne/pcapfile.h"
 #include "panne/util.h"
 
-#define CUR_MAX 16        /* pcapng interfaces read by cursors of their own */
+#define CUR_MAX PCAPNG_CURSORS_MAX
 #define FILT_MAX 16       /* link types a filter is compiled for */
-#define PRESCAN_PKTS 20000 /* packets looked at to tell a gateway's sides apart */
-#define PAIRS_CAP 4096
+#define PRESCAN_PKTS PCAPNG_PRESCAN
+#define PAIRS_CAP 4096    /* opening packets remembered while pairing them */
 
 /* One cursor of a pcapng file and the record it holds. */
 struct ng_cur {
@@ -379,6 +379,9 @@ static inline void ng_deliver(struct cap_src *s, struct ng_cur *c, u16 side_base
 static int ng_run(struct cap_src *s, cap_cb cb, void *user)
 {
 	int damaged = 0;
+	struct stat sb;
+	u64 total = fstat(s->fd, &sb) == 0 ? (u64)sb.st_size : 0, n = 0;
+	int progress = total > (64 << 20) && isatty(STDERR_FILENO);
 	for (size_t k = 0; k < s->ncur; k++) {
 		struct ng_cur *c = &s->cur[k];
 		int rc = pcapfile_next(c->pf, &c->h, &c->d);
@@ -401,11 +404,15 @@ static int ng_run(struct cap_src *s, cap_cb cb, void *user)
 		if (!best)
 			break;
 		ng_deliver(s, best, 0, cb, user);
+		if (progress && !(++n & 0x3ffff))
+			fprintf(stderr, "\rpanne: %s %3d%%", s->path, (int)(pcapfile_offset(best->pf) * 100 / total));
 		int rc = pcapfile_next(best->pf, &best->h, &best->d);
 		best->live = rc == 1;
 		if (rc < 0 && !damaged++)
 			read_error(s, best->pf, pcapfile_frame(best->pf));
 	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
 	return damaged ? 1 : 0;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "fuzz_common.h"
 #include "panne/diagnose.h"
+#include "panne/evidence.h"
 #include "panne/findings.h"
 #include "panne/report.h"
 #include "panne/twins.h"
@@ -45,6 +46,20 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	(void)cap_dropped(src);
 	u32 frames[4] = { 1, 2, 5, 9 }, ifc[4];
 	cap_frames_iface(src, frames, 4, ifc);
+	/* The evidence, both forms, read back from the same bytes. */
+	for (int ng = 0; ng < 2; ng++) {
+		FILE *in = fopen(path, "rb"), *ev = fopen("/dev/null", "wb");
+		const char *names[1] = { "fuzz" };
+		if (in && ev) {
+			json_t *map = evidence_write(ev, &in, names, 1, ng ? "fuzz" : NULL, err, sizeof err);
+			json_decref(map);
+		} else {
+			if (in)
+				fclose(in);
+			if (ev)
+				fclose(ev);
+		}
+	}
 	size_t nv;
 	struct verdict *v = diagnose_run(&nv);
 	const char *files[1] = { "fuzz" };
