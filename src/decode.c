@@ -767,6 +767,8 @@ int decode_packet(const struct cap_pkt *cp, struct packet *pk)
 	pk->ts_us = cp->ts_us;
 	pk->frame = cp->frame;
 	pk->file = cp->file;
+	pk->iface = cp->iface;
+	pk->side = cp->side;
 	cur_init(&c, cp->data, cp->caplen);
 
 	switch (cp->linktype) {

@@ -623,7 +623,7 @@ static void txn_end(u32 i, u64 now_us)
 		const struct resolver *r = res_get(&t->srv, 0);
 		if (r && r->timed >= DNS_RTT_SAMPLES)
 			json_object_set_new(fd.detail, "resolver_rtt_max_ms", json_real(r->rtt_max_us / 1000.0));
-		int fate = twins_fate(t->proto, &t->srv, t->sport, twin_key(t->id, t->qname), t->file);
+		int fate = twins_fate(t->proto, &t->srv, t->sport, twin_key(t->id, t->qname), TWIN_INSIDE);
 		if (twins_word(fate)) {
 			json_object_set_new(fd.detail, "gateway", json_string(twins_word(fate)));
 			fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;
@@ -917,7 +917,7 @@ static void note_retry(u32 i)
 static void on_query(struct flow *f, const struct packet *pk, struct msg *m)
 {
 	stats.queries++;
-	twins_note(f->proto, &pk->dst, pk->dport, twin_key(m->id, m->qname), pk->file);
+	twins_note(f->proto, &pk->dst, pk->dport, twin_key(m->id, m->qname), pk->side);
 	u32 i = find(f, m->id);
 	if (i != NIL && !tx[i].answered && strcasecmp(tx[i].qname, m->qname) == 0) {
 		struct txn *t = &tx[i];
@@ -1191,7 +1191,7 @@ void dns_twin_note(const struct packet *pk)
 	struct msg m;
 	memset(&m, 0, sizeof m);
 	if (header_only(pk->pl, pk->pl_len, &m) == 0 && !m.qr)
-		twins_note(pk->proto, &pk->dst, pk->dport, twin_key(m.id, m.qname), pk->file);
+		twins_note(pk->proto, &pk->dst, pk->dport, twin_key(m.id, m.qname), pk->side);
 }
 
 int dns_icmp(struct flow *f, const struct packet *pk)

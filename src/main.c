@@ -23,8 +23,9 @@
 #include "panne/twins.h"
 #include "panne/util.h"
 
-#define PANNE_VERSION "0.1.0"
 #define MAX_FILES 256
+
+static char *join_args(int argc, char **argv);
 
 static void usage(FILE *out)
 {
@@ -38,11 +39,14 @@ static void usage(FILE *out)
 	        "  -G SECONDS         live: status every SECONDS (default %u)\n"
 	        "  -c COUNT           live: stop after COUNT packets\n"
 	        "  -t SECONDS         live: stop after SECONDS\n"
-	        "  -w FILE            write the evidence frames to the pcap FILE\n"
+	        "  -w FILE            write the evidence frames to FILE (FILE.pcapng: with\n"
+	        "                     each frame's findings as its comment)\n"
 	        "  --html FILE        also write the report as one self-contained HTML page\n"
 	        "  --keep-max MIB     live -w: packets kept per interface for it (default %u)\n"
 	        "  --merge            read the -r files side by side in time order, as one\n"
 	        "                     capture of a gateway's interfaces (first: client side)\n"
+	        "  --inside NAME|N    a pcapng file's LAN-side interface (if_name or index):\n"
+	        "                     its other interfaces are the gateway's far sides\n"
 	        "  -T text|json       output format (default text; json: JSON lines)\n"
 	        "  -s KEY[,KEY...]    report only these services (catalog keys)\n"
 	        "  -A                 report every destination, grouped by registrable domain\n"
@@ -60,6 +64,8 @@ static void usage(FILE *out)
 	        "  --probe-timeout SEC  probe: wait per query, connect, handshake, request (default %u)\n"
 	        "  --parallel N       probe: names probed at once (default %u)\n"
 	        "  -v                 more detail on standard error\n"
+	        "  --dump-frames      debugging: each record as read (frame, interface, time,\n"
+	        "                     lengths), no analysis\n"
 	        "  --explain KIND     what a kind of finding means and how to check it\n"
 	        "  -h, --help         this help\n"
 	        "  -V, --version      print the version\n"
@@ -72,9 +78,14 @@ static void usage(FILE *out)
 	        FINDINGS_CAP_DEFAULT, PROBE_TIMEOUT_DEFAULT, PROBE_PARALLEL_DEFAULT);
 }
 
-enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE, OPT_KEEP, OPT_HTML };
+enum { OPT_CA = 256, OPT_DNS_TO, OPT_SYN_TO, OPT_TLS_TO, OPT_FLOWS, OPT_TXNS, OPT_FINDINGS, OPT_EXPLAIN, OPT_MERGE, OPT_KEEP, OPT_INSIDE, OPT_DUMP, OPT_HTML };
 
-/* Parses a positive number for option name, or dies naming it. */
+static int cmp_frame(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* Splits "a,b,c" into a NULL-terminated array of lowercase keys. */
 static char **split_keys(const char *s)
 {
@@ -127,6 +138,128 @@ static void html_close(FILE *f, const char *path, const struct report_input *in)
 		die(EXIT_USAGE, "--html %s: write error", path);
 }
 
+/* --dump-frames: every record as panne reads it, one line each: frame,
+ * interface in its section (as Wireshark's frame.interface_id), time,
+ * captured and wire lengths, interface across the file. */
+static void dump_one(void *user, const struct cap_pkt *pk)
+{
+	printf("%u\t%u\t%llu.%06llu\t%u\t%u\t%u\n", pk->frame, cap_iface_local(user, pk->iface),
+	       (unsigned long long)(pk->ts_us / 1000000u), (unsigned long long)(pk->ts_us % 1000000u),
+	       pk->caplen, pk->len, pk->iface);
+}
+
+/* The interfaces of a multi-interface pcapng input, for the report: which
+ * one is analysed and why, and the finding's interface names. */
+struct ifaces_info {
+	char text[4096];
+	json_t *json;
+	char **names[MAX_FILES]; /* per file: its interfaces' names, or NULL */
+	u32 nnames[MAX_FILES];
+};
+
+static void ifaces_describe(struct ifaces_info *ii, struct cap_src **src, const char **files, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		u32 nact = cap_active_interfaces(src[i]), inside;
+		const char *why;
+		if (nact < 2)
+			continue;
+		int gw = cap_gateway(src[i], &inside, &why);
+		u32 nif = cap_interfaces(src[i]);
+		ii->names[i] = xcalloc(nif, sizeof *ii->names[i]);
+		ii->nnames[i] = nif;
+		for (u32 k = 0; k < nif; k++) {
+			char b[300];
+			ii->names[i][k] = xstrdup(cap_iface_name(src[i], k, b, sizeof b));
+		}
+		if (!ii->json)
+			ii->json = json_array();
+		o += (size_t)snprintf(ii->text + o, sizeof ii->text - MIN(o, sizeof ii->text), "interfaces of %s:%s\n",
+		                      files[i], gw ? " one gateway's sides" : " not one gateway's sides (no packet seen on two of them): each analysed");
+		for (u32 k = 0; k < MIN(nact, 16u) && o < sizeof ii->text; k++) {
+			u32 g = cap_active_interface(src[i], k);
+			const char *role = !gw ? "analysed" : g == inside ? "inside" : "outside";
+			o += (size_t)snprintf(ii->text + o, sizeof ii->text - MIN(o, sizeof ii->text), "  %u %s: %s%s%s\n", g,
+			                      ii->names[i][g], !gw ? "analysed" : g == inside ? "inside (LAN side), analysed: " : "far side, only to see what the gateway forwarded",
+			                      gw && g == inside ? why : "", "");
+			json_array_append_new(ii->json, json_pack("{s:s,s:i,s:s,s:s,s:s?}", "file", files[i], "index", (json_int_t)g,
+			                                          "name", ii->names[i][g], "role", role, "chosen_by",
+			                                          gw && g == inside ? why : NULL));
+		}
+		if (!gw && g_opts.verbose)
+			warnx_("%s: %u interfaces with packets, none repeating another's: read as separate captures", files[i], nact);
+	}
+	if (o >= sizeof ii->text)
+		ii->text[sizeof ii->text - 1] = 0;
+}
+
+/* Each finding's interface, where its file has several. */
+static void ifaces_of_findings(struct ifaces_info *ii, struct cap_src **src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!ii->names[i])
+			continue;
+		u32 inside;
+		if (cap_gateway(src[i], &inside, NULL)) {
+			/* Only the inside is analysed: every finding is on it. */
+			for (size_t k = 0; k < findings_count(); k++) {
+				struct finding *f = findings_get_mut(k);
+				if (f->file == i)
+					f->iface = ii->names[i][inside];
+			}
+			continue;
+		}
+		size_t m = 0;
+		for (size_t k = 0; k < findings_count(); k++)
+			m += findings_get(k)->file == i && findings_get(k)->frame;
+		u32 *fr = xcalloc(m + 1, sizeof *fr), *ifc = xcalloc(m + 1, sizeof *ifc);
+		m = 0;
+		for (size_t k = 0; k < findings_count(); k++)
+			if (findings_get(k)->file == i && findings_get(k)->frame)
+				fr[m++] = findings_get(k)->frame;
+		qsort(fr, m, sizeof *fr, cmp_frame);
+		cap_frames_iface(src[i], fr, m, ifc);
+		for (size_t k = 0; k < findings_count(); k++) {
+			struct finding *f = findings_get_mut(k);
+			if (f->file != i || !f->frame)
+				continue;
+			u32 *hit = bsearch(&f->frame, fr, m, sizeof *fr, cmp_frame);
+			if (hit && ifc[hit - fr] < ii->nnames[i])
+				f->iface = ii->names[i][ifc[hit - fr]];
+		}
+		free(fr);
+		free(ifc);
+	}
+}
+
+static void ifaces_free(struct ifaces_info *ii)
+{
+	for (size_t i = 0; i < MAX_FILES; i++) {
+		for (u32 k = 0; ii->names[i] && k < ii->nnames[i]; k++)
+			free(ii->names[i][k]);
+		free(ii->names[i]);
+	}
+	json_decref(ii->json);
+}
+
+/* -w FILE.pcapng: the section comment of the evidence file (NULL for a
+ * classic pcap), naming panne, its version and the command. Owned by the
+ * caller. */
+static char *evidence_comment(const char *wfile, int argc, char **argv)
+{
+	size_t n = strlen(wfile);
+	if (n < 7 || strcmp(wfile + n - 7, ".pcapng") != 0)
+		return NULL;
+	char *cmd = join_args(argc, argv);
+	size_t len = strlen(cmd) + 256;
+	char *c = xmalloc(len);
+	snprintf(c, len, "Evidence written by panne %s: the frames its findings cite, each with its findings as "
+	         "the frame's comment. Command: %s", PANNE_VERSION, cmd);
+	free(cmd);
+	return c;
+}
+
 static volatile int stop_flag;
 static void on_signal(int sig)
 {
@@ -143,6 +276,17 @@ struct live_state {
 	int tty;
 };
 
+/* Live on several interfaces: findings name theirs (the first -i, the one
+ * analysed). */
+static void live_ifaces(const char **names, size_t n)
+{
+	for (size_t k = 0; n > 1 && k < findings_count(); k++) {
+		struct finding *f = findings_get_mut(k);
+		if (!f->iface && f->file < n)
+			f->iface = names[f->file];
+	}
+}
+
 /* Every tick of wall time: timeouts, findings as they happen, the status. */
 static void live_tick(void *user, u64 now_us)
 {
@@ -153,6 +297,7 @@ static void live_tick(void *user, u64 now_us)
 	for (size_t i = 0; i < ls->n; i++)
 		st->dropped += cap_dropped(ls->src[i]);
 	findings_quality()->dropped = st->dropped;
+	live_ifaces(ls->names, ls->n);
 	if (g_opts.format == OUT_JSON)
 		report_stream_findings(stdout, ls->names, &ls->streamed);
 	if (now_us >= ls->next_status_us) {
@@ -174,7 +319,7 @@ static void live_tick(void *user, u64 now_us)
  * the final report. */
 static int run_live(const char **ifaces, size_t n, const char *live_bpf, const char *user,
                     unsigned long interval, unsigned long count, unsigned long duration,
-                    const char *wfile, const char *hfile)
+                    const char *wfile, const char *wcomment, const char *hfile)
 {
 	char err[512];
 	FILE *wout = NULL;
@@ -220,6 +365,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 	findings_quality()->dropped = st->dropped;
 	pipeline_file_end();
 	pipeline_finish();
+	live_ifaces(ifaces, n);
 	size_t nv;
 	struct verdict *v = diagnose_run(&nv);
 	const char *errors[1] = { rc < 0 ? cap_error(src[0]) : "" };
@@ -230,7 +376,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 		FILE *kept[MAX_FILES];
 		for (size_t i = 0; i < n; i++)
 			kept[i] = cap_kept(src[i]);
-		in.evidence_map = evidence_write(wout, kept, ifaces, n, err, sizeof err);
+		in.evidence_map = evidence_write(wout, kept, ifaces, n, wcomment, err, sizeof err);
 		if (!in.evidence_map)
 			warnx_("%s", err);
 		in.evidence_file = wfile;
@@ -266,6 +412,8 @@ int main(int argc, char **argv)
 		{ "merge", no_argument, NULL, OPT_MERGE },
 		{ "keep-max", required_argument, NULL, OPT_KEEP },
 		{ "html", required_argument, NULL, OPT_HTML },
+		{ "inside", required_argument, NULL, OPT_INSIDE },
+		{ "dump-frames", no_argument, NULL, OPT_DUMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -274,7 +422,7 @@ int main(int argc, char **argv)
 	const char *ifaces[MAX_FILES];
 	const char *user = NULL, *wfile = NULL, *hfile = NULL;
 	size_t nfiles = 0, nifaces = 0;
-	int merge = 0;
+	int merge = 0, dump = 0;
 	unsigned long interval = STATUS_INTERVAL_DEFAULT, count = 0, duration = 0;
 	char err[512];
 	int c;
@@ -357,6 +505,12 @@ int main(int argc, char **argv)
 		case OPT_HTML:
 			hfile = optarg;
 			break;
+		case OPT_INSIDE:
+			g_opts.inside = optarg;
+			break;
+		case OPT_DUMP:
+			dump = 1;
+			break;
 		case OPT_EXPLAIN:
 			return explain_print(stdout, stderr, optarg) == 0 ? EXIT_CLEAN : EXIT_USAGE;
 		case 'h':
@@ -380,7 +534,9 @@ int main(int argc, char **argv)
 
 	char *bpf = optind < argc ? join_args(argc - optind, argv + optind) : NULL;
 	if (nifaces) {
-		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile, hfile);
+		char *wcomment = wfile ? evidence_comment(wfile, argc, argv) : NULL;
+		int rc = run_live(ifaces, nifaces, bpf, user, interval, count, duration, wfile, wcomment, hfile);
+		free(wcomment);
 		free(bpf);
 		return rc;
 	}
@@ -401,6 +557,27 @@ int main(int argc, char **argv)
 		if (!src[i])
 			die(EXIT_USAGE, "%s", err);
 	}
+	if (dump) {
+		/* A debugging aid: the records as panne reads them, no analysis. */
+		int bad = 0;
+		for (size_t i = 0; i < nfiles; i++) {
+			if (cap_run(src[i], dump_one, src[i]) != 0) {
+				warnx_("%s", cap_error(src[i]));
+				bad = 1;
+			}
+			cap_close(src[i]);
+		}
+		return bad ? EXIT_DAMAGED : EXIT_CLEAN;
+	}
+	int multi = 0;
+	for (size_t i = 0; i < nfiles; i++)
+		multi |= cap_interfaces(src[i]) > 1;
+	if (g_opts.inside && !multi)
+		warnx_("--inside %s: no input holds several interfaces: nothing to choose", g_opts.inside);
+	for (size_t i = 0; merge && nfiles > 1 && i < nfiles; i++)
+		if (cap_cursors(src[i]) > 1)
+			die(EXIT_USAGE, "--merge: %s holds packets of several interfaces; read it on its own (its "
+			    "interfaces are read side by side already)", files[i]);
 	FILE *again[MAX_FILES] = { 0 }, *wout = NULL;
 	if (wfile) {
 		for (size_t i = 0; i < nfiles; i++)
@@ -428,23 +605,43 @@ int main(int argc, char **argv)
 		pipeline_file_end();
 	} else {
 		for (size_t i = 0; i < nfiles; i++) {
+			/* A pcapng file of a gateway's interfaces: the far sides are paired. */
+			int gw = cap_gateway(src[i], NULL, NULL);
+			if (gw)
+				twins_init(16);
 			if (cap_run(src[i], pipeline_packet, NULL) != 0) {
 				errors[nerrors++] = cap_error(src[i]);
 				warnx_("%s", cap_error(src[i]));
 			}
 			pipeline_file_end();
+			if (gw)
+				twins_reset();
 		}
 	}
+	/* What the capturing tool said it lost (pcapng statistics blocks). */
+	struct run_stats *rst = (struct run_stats *)pipeline_stats();
+	for (size_t i = 0; i < nfiles; i++)
+		rst->dropped += cap_dropped(src[i]);
+	findings_quality()->dropped = rst->dropped;
+	if (rst->dropped)
+		warnx_("the capture lost %llu packets (its interface statistics say so): verdicts may miss exchanges",
+		       (unsigned long long)rst->dropped);
 	pipeline_finish();
+	struct ifaces_info *ii = xcalloc(1, sizeof *ii);
+	ifaces_describe(ii, src, files, nfiles);
+	ifaces_of_findings(ii, src, nfiles);
 
 	size_t nv;
 	struct verdict *v = diagnose_run(&nv);
 	struct report_input in = {
 		.files = files, .nfiles = nfiles, .st = pipeline_stats(), .damaged = nerrors > 0,
 		.errors = errors, .nerrors = nerrors, .v = v, .nv = nv,
+		.interfaces_text = ii->json ? ii->text : NULL, .interfaces = ii->json,
 	};
 	if (wout) {
-		in.evidence_map = evidence_write(wout, again, files, nfiles, err, sizeof err);
+		char *wcomment = evidence_comment(wfile, argc, argv);
+		in.evidence_map = evidence_write(wout, again, files, nfiles, wcomment, err, sizeof err);
+		free(wcomment);
 		if (!in.evidence_map)
 			die(EXIT_USAGE, "%s", err);
 		in.evidence_file = wfile;
@@ -464,6 +661,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nfiles; i++)
 		cap_close(src[i]);
 	pipeline_reset();
+	ifaces_free(ii);
+	free(ii);
 	services_reset();
 	free(bpf);
 	if (g_opts.scope_list) {

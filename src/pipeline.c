@@ -147,9 +147,9 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	}
 
 	/* The gateway's far side is only looked at to see what left it. */
-	if (twins_far_side(pk.file)) {
+	if (twins_far_side(pk.side)) {
 		if (pk.l4_ok && pk.proto == IPPROTO_TCP_ && (pk.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN)
-			twins_note(IPPROTO_TCP_, &pk.dst, pk.dport, pk.seq, pk.file);
+			twins_note(IPPROTO_TCP_, &pk.dst, pk.dport, pk.seq, pk.side);
 		else if (pk.l4_ok && pk.proto == IPPROTO_UDP_ && pk.dport == 53 && pk.pl_len)
 			dns_twin_note(&pk);
 		return;

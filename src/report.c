@@ -41,6 +41,8 @@ json_t *report_finding_json(const struct finding *f, const char **files)
 	json_object_set_new(o, "service", jstr_or_null(f->group));
 	json_object_set_new(o, "name", jstr_or_null(f->name));
 	json_object_set_new(o, "category", json_string(category_name(f->cat)));
+	if (f->iface)
+		json_object_set_new(o, "interface", json_string(f->iface));
 	json_object_set_new(o, "kind", json_string(kind_name(f->kind)));
 	json_object_set_new(o, "client", f->cli.fam ? json_string(addr_fmt(&f->cli, a)) : json_null());
 	json_object_set_new(o, "client_port", f->cli.fam ? json_integer(f->cport) : json_null());
@@ -121,6 +123,8 @@ json_t *report_summary_json(const struct report_input *in)
 		json_object_set_new(o, "source", json_string("probe"));
 		json_object_set(o, "probe", in->probe);
 	}
+	if (in->interfaces)
+		json_object_set(o, "interfaces", in->interfaces);
 	if (in->evidence_file) {
 		json_object_set_new(o, "evidence_file", json_string(in->evidence_file));
 		json_object_set(o, "evidence_map", in->evidence_map ? in->evidence_map : json_array());
@@ -430,8 +434,9 @@ static void text_findings(FILE *out, const char *group, const char **files, cons
 		char fr[16] = "-";
 		if (first->frame)
 			snprintf(fr, sizeof fr, "%u", first->frame);
-		fprintf(out, "      e.g. %s frame %s: %s%s%s -> %s:%u, origin %s, %s\n",
-		        files ? files[first->file] : "-", fr, first->name[0] ? first->name : "",
+		fprintf(out, "      e.g. %s frame %s%s%s: %s%s%s -> %s:%u, origin %s, %s\n",
+		        files ? files[first->file] : "-", fr, first->iface ? " on " : "",
+		        first->iface ? first->iface : "", first->name[0] ? first->name : "",
 		        first->name[0] ? " " : "", addr_fmt(&first->cli, a), addr_fmt(&first->srv, b),
 		        first->sport, origin_name(first->origin), d ? d : "{}");
 		fprintf(out, "      (see: panne --explain %s%s%s)\n", k == K_DNS_REFUSED ? "dns/" : "",
@@ -506,6 +511,8 @@ static void write_text(FILE *out, const struct report_input *in)
 		        in->nfiles == 1 ? "" : "s", (unsigned long long)st->packets,
 		        (unsigned long long)st->flows, st->first_us ? time_fmt(st->first_us, t1) : "-",
 		        st->last_us ? time_fmt(st->last_us, t2) : "-");
+	if (in->interfaces_text)
+		fprintf(out, "%s", in->interfaces_text);
 	if (!in->nv)
 		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
 	struct tl_style sty = tl_style_of(out);

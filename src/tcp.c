@@ -330,7 +330,7 @@ void tcp_feed(struct flow *f, int dir, const struct packet *pk)
 	u8 fl = pk->tcp_flags;
 
 	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN) {
-		twins_note(IPPROTO_TCP_, &pk->dst, pk->dport, pk->seq, pk->file);
+		twins_note(IPPROTO_TCP_, &pk->dst, pk->dport, pk->seq, pk->side);
 		if (dir == DIR_C2S && f->syn_count == 1 && pk->frame == f->syn_frame)
 			source_syn(f, pk);
 	}
@@ -828,7 +828,7 @@ static int emit_syn_timeout(const struct held *h, u64 now_us)
 		finding_add_ev(&fd, s->ev[0]);
 		fd.origin = s->flood_origin;
 	}
-	int fate = twins_fate(IPPROTO_TCP_, &fd.srv, fd.sport, h->isn, h->file);
+	int fate = twins_fate(IPPROTO_TCP_, &fd.srv, fd.sport, h->isn, TWIN_INSIDE);
 	if (twins_word(fate)) {
 		json_object_set_new(d, "gateway", json_string(twins_word(fate)));
 		fd.origin = fate == TWIN_DROPPED ? O_LOCAL : O_UNKNOWN;

@@ -3,7 +3,7 @@
 # are missing (apt-get, as root), or say what to install otherwise.
 set -u
 build="make gcc pkg-config libpcap-dev libldns-dev libssl-dev libjansson-dev libpsl-dev"
-check="$build libcmocka-dev clang unbound nginx-light openssl ca-certificates curl tcpdump iproute2 iptables mandoc python3 chromium tidy util-linux"
+check="$build libcmocka-dev clang unbound nginx-light openssl ca-certificates curl tcpdump tshark iproute2 iptables mandoc python3 chromium tidy util-linux"
 case "${1:-build}" in
 build) want=$build ;;
 check) want=$check ;;
@@ -22,6 +22,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# tshark's wireshark-common asks whether to make dumpcap setuid: it must not ask.
+case "$missing" in
+*tshark*) echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null ;;
+esac
 apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
 	apt-get update -qq >/dev/null 2>&1
 	apt-get install -y --no-install-recommends $missing

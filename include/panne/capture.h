@@ -15,6 +15,10 @@ struct cap_pkt {
 	int linktype;   /* DLT_* of the source */
 	u32 frame;      /* 1-based, per file, as Wireshark's frame.number */
 	u16 file;       /* index of the input (order of -r options) */
+	u16 iface;      /* pcapng: interface (frame.interface_id); else 0 */
+	u16 side;       /* the gateway side it was seen on: 0 the analysed one (LAN),
+	                 * others only paired with it (twins.h): the -i or --merge index,
+	                 * or a pcapng gateway's far interfaces */
 };
 
 typedef void (*cap_cb)(void *user, const struct cap_pkt *pk);
@@ -77,8 +81,33 @@ struct cap_writer *cap_writer_open(FILE *fp, int linktype, char *err, size_t err
 void cap_writer_put(struct cap_writer *w, const struct cap_pkt *pk);
 void cap_writer_close(struct cap_writer *w); /* flushes and closes; NULL allowed */
 
-/* Kernel drops of a live source so far (pcap_stats), 0 for files. */
+/* Kernel drops of a live source so far (pcap_stats); for a pcapng file
+ * what its Interface Statistics Blocks say was lost (isb_ifdrop +
+ * isb_osdrop, the last of each interface); 0 for other files. */
 u64 cap_dropped(const struct cap_src *s);
+
+/* pcapng: interfaces described in the file, and those that carry packets
+ * among the first ones (1 for other inputs); cursors reading it. */
+u32 cap_interfaces(const struct cap_src *s);
+u32 cap_active_interfaces(const struct cap_src *s);
+/* An interface's index within its section, as Wireshark's frame.interface_id. */
+u32 cap_iface_local(const struct cap_src *s, u32 iface);
+/* The k-th of them (k < MIN(cap_active_interfaces, 16)), by index. */
+u32 cap_active_interface(const struct cap_src *s, u32 k);
+/* The interface of each of frames (ascending) into out, by a new pass over
+ * the file's blocks: UINT32_MAX for a frame not found, 0 for every frame
+ * of a file that is not pcapng. */
+void cap_frames_iface(struct cap_src *s, const u32 *frames, size_t n, u32 *out);
+int cap_cursors(const struct cap_src *s);
+/* An interface's if_name (escaped), or its index when it has none. */
+const char *cap_iface_name(const struct cap_src *s, u32 iface, char *buf, size_t len);
+/* 1 if the file's interfaces are one gateway's sides: --inside named one,
+ * or its first packets show the same opening packets (SYN ISN and
+ * destination, DNS query) on two interfaces. *inside: the analysed (LAN)
+ * interface: --inside, else the one whose private sources open
+ * connections toward public servers, else the first with packets; *why
+ * says which rule chose it. */
+int cap_gateway(const struct cap_src *s, u32 *inside, const char **why);
 
 /* Closes s; NULL is allowed. */
 void cap_close(struct cap_src *s);

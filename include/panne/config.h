@@ -21,9 +21,12 @@
 
 /* ---- 2. Fixed limits ---- */
 
+#define PANNE_VERSION "0.1.0"
 #define SNAPLEN_LIVE 262144   /* live capture: whole certificates */
 #define PCAP_BUFSZ (64 << 10) /* stdio buffer for offline reads: fits in L2 */
 #define LIVE_BUFSZ (32 << 20) /* kernel capture buffer, live */
+#define PCAPNG_CURSORS_MAX 16 /* pcapng interfaces read by cursors of their own */
+#define PCAPNG_PRESCAN 20000  /* first packets that tell a gateway's sides apart */
 #define FIND_EV_MAX 20        /* evidence frames kept per finding */
 #define NAME_MAX_LEN 255      /* DNS name in text form, without the final dot */
 #define SERVICE_KEY_LEN 128   /* service key or registrable domain */

@@ -112,6 +112,8 @@ struct packet {
 	u64 ts_us;
 	u32 frame;
 	u16 file;
+	u16 iface;    /* cap_pkt's */
+	u16 side;     /* cap_pkt's: 0 analysed, else a gateway's far side */
 	u16 vlan;     /* outermost VLAN id, 0 if none */
 	u8 vlan_tags; /* 802.1Q/QinQ tags before the network header */
 	u8 ipver;     /* 4 or 6; 0 if not IP */

@@ -52,6 +52,8 @@ struct finding {
 	u16 cport, sport;
 	char name[NAME_MAX_LEN + 1];    /* "" means null */
 	char group[SERVICE_KEY_LEN];    /* filled by findings_emit */
+	const char *iface;         /* interface of frame when the input has several (OUTPUT.md
+	                            * interface), else NULL; set by main, storage main's */
 	json_t *detail;            /* kind's facts, owned by the finding */
 };
 

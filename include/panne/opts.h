@@ -29,6 +29,7 @@ struct opts {
 	u64 flow_idle_us;          /* idle flow expiry */
 	u32 syn_flood_min;         /* --syn-flood */
 	int verbose;               /* -v */
+	const char *inside;        /* --inside: a pcapng gateway's LAN interface (name or index) */
 	int probe;                 /* panne probe: findings come from the probe's own traffic */
 };
 

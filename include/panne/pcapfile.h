@@ -1,9 +1,12 @@
-/* \summary: classic pcap files read in place: the file is mapped and each
- * record is handed out where it lies, with libpcap's checks and messages.
+/* \summary: capture files read in place, classic pcap and pcapng: the file
+ * is mapped and each record is handed out where it lies, with libpcap's
+ * checks and messages.
  * libpcap copies every record twice (kernel to stdio, stdio to its buffer);
  * on a file in the page cache those copies cost more than all of panne's
- * analysis (bench/README.md). Everything else (pcapng, pipes, other byte
- * orders and versions, BPF) stays with libpcap. */
+ * analysis (bench/README.md). pcapng is read here in full (every interface,
+ * several sections, both byte orders), which libpcap cannot do; pipes,
+ * standard input, other classic byte orders and versions, and BPF stay
+ * with libpcap. */
 #ifndef PANNE_PCAPFILE_H
 #define PANNE_PCAPFILE_H
 
@@ -30,6 +33,51 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data);
 
 const char *pcapfile_error(const struct pcapfile *pf);
 u64 pcapfile_offset(const struct pcapfile *pf); /* bytes consumed so far */
+
+/* pcapng (draft-ietf-opsawg-pcapng). Interfaces are numbered across the
+ * file in the order of their Interface Description Blocks, sections
+ * included, as Wireshark's frame.interface_id. */
+#define PCAPNG_IF_MAX 1024 /* interfaces of one file */
+#define PCAPNG_NAME_MAX 64
+
+struct pcapng_if {
+	int linktype;        /* LINKTYPE_* as written */
+	u32 snaplen;         /* 0: none */
+	u64 units;           /* time stamp units per second (if_tsresol) */
+	i64 tsoffset;        /* seconds added to every time stamp (if_tsoffset) */
+	char name[PCAPNG_NAME_MAX];  /* if_name, "" when absent (raw bytes) */
+	char descr[PCAPNG_NAME_MAX]; /* if_description, cut */
+	u64 ifdrop, osdrop;  /* the last Interface Statistics Block's counters */
+	u8 has_ifdrop, has_osdrop;
+	u8 claimed;          /* a cursor of its own reads this interface */
+	u32 local;           /* its index in its section (Wireshark's frame.interface_id) */
+};
+
+/* What every cursor of one file shares: its interfaces, filled as the
+ * cursors meet their description blocks. */
+struct pcapng_ifs {
+	u32 n;
+	struct pcapng_if v[PCAPNG_IF_MAX];
+};
+
+/* 1 if the file open on fd starts with a pcapng Section Header Block. */
+int pcapng_detect(int fd);
+
+/* A cursor over the pcapng file open on fd (a regular file; fd stays the
+ * caller's). It walks every block, counts every packet block as a frame,
+ * and hands out the packets of interface `only`, or with only = -1 of
+ * every interface no other cursor claimed (see pcapng_if.claimed), or
+ * with only = -2 of every interface whatever claims them. Several
+ * cursors over one file, one per interface, merge dumpcap's per-interface
+ * bursts into time order without reading the file into memory. ifs is
+ * shared and must outlive the cursor. NULL, with err, when the file does
+ * not start with a Section Header Block panne can read. */
+struct pcapfile *pcapng_open(int fd, struct pcapng_ifs *ifs, int only, char *err, size_t errlen);
+
+/* For the last record pcapfile_next() returned: its frame number (1-based,
+ * every packet block counted) and interface (0 for classic pcap). */
+u32 pcapfile_frame(const struct pcapfile *pf);
+u32 pcapfile_iface(const struct pcapfile *pf);
 
 /* Unmaps; NULL is allowed. */
 void pcapfile_close(struct pcapfile *pf);

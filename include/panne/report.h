@@ -20,6 +20,8 @@ struct report_input {
 	json_t *evidence_map;      /* its frames: [{file, frame, evidence_frame}] */
 	json_t *probe;             /* panne probe: what was probed, for the summary; or NULL */
 	const char *probe_text;    /* panne probe: the text report's heading; or NULL */
+	const char *interfaces_text; /* the inputs' interfaces and which side each is, or NULL */
+	json_t *interfaces;        /* the same for the summary: [{file, index, name, role}], or NULL */
 };
 
 /* Writes the whole report (findings in scope, verdicts, summary) to out in

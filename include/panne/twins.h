@@ -10,6 +10,7 @@
 #define TWIN_UNKNOWN -1   /* one interface only: nothing to pair with */
 #define TWIN_DROPPED 0    /* seen on its interface only: the gateway kept it */
 #define TWIN_FORWARDED 1  /* seen on another interface too: it left the gateway */
+#define TWIN_INSIDE 0     /* the side analysed (cap_pkt.side) */
 
 /* How many interfaces (live -i) the run reads at once; pairing needs two. */
 void twins_init(u16 ninterfaces);

@@ -48,16 +48,6 @@ EXPLAINED = {
         "is too long"),
     ("zeek-tcp-syn.pcap", "tcp_syn_timeouts"): (0,
         "a single-packet capture: the SYN had no time to be answered"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "frames"): (0,
-        "libpcap refuses pcapng files whose interfaces have different snapshot lengths "
-        "(8192 here): panne stops at frame 1, says it is libpcap's limit and how to convert "
-        "the file (exit 3, as for damage)"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "read_status"): ("damaged", "see frames"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_syn"): (0, "see frames"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_synack"): (0, "see frames"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "tcp_rst"): (0, "see frames"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "ipv6_frames"): (0, "see frames"),
-    ("zeek-ldap-modify-request-vlan-ipv6.pcapng", "vlan_frames"): (0, "see frames"),
     ("ndpi-http-ipv6.pcap", "ipv6_frames"): (193,
         "6 frames carrying certificate chains have a protocol list so long that tshark -V "
         "prints it as 'Protocols in frame [truncated]', which the reference count did not "

@@ -12,6 +12,7 @@ for n in "$@"; do
 	seeds=tests/fuzz/corpus/$n
 	extra=""
 	[ "$n" = pcap ] && extra=captures
+	[ "$n" = pcapng ] && [ -d "${PANNE_CORPUS:-../shared/corpus/public}" ] && extra=${PANNE_CORPUS:-../shared/corpus/public}
 	./build/fuzz/fuzz_$n -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
 		-artifact_prefix="tests/fuzz/crashes/$n/" -print_final_stats=1 \
 		"$work" "$seeds" $extra >build/fuzz/$n.log 2>&1 || rc=1

@@ -5,12 +5,16 @@
 # then a stopped resolver. Checks the findings and verdicts printed live
 # (including which SYNs the gateway kept and which it forwarded), that panne
 # ran unprivileged after start, that the same traffic written by tcpdump
-# and read offline gives the same findings, and that a live -w copy stops at
+# and read offline gives the same findings, that one `dumpcap -i g0 -i g1`
+# pcapng file of it gives the findings and gateway verdicts of --merge of
+# the two tcpdump files (SYNs the gateway drops, SYNs it forwards to a
+# server that stays silent, with NAT) and a pcapng evidence file whose
+# cited frames carry their findings, and that a live -w copy stops at
 # --keep-max and says so. Root only.
 set -u
 PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 . tests/netns/livenet.sh
-netns_suite live unbound nginx curl tcpdump
+netns_suite live unbound nginx curl tcpdump dumpcap tshark
 reset_world
 certs
 zones_plain; unbound_start; nginx_start
@@ -25,6 +29,9 @@ ip netns exec $G tcpdump -Z root -i g0 -s 262144 -U -w "$OUT/live.pcap" >/dev/nu
 TCPDUMP=$!
 ip netns exec $G tcpdump -Z root -i g1 -s 262144 -U -w "$OUT/wan.pcap" >/dev/null 2>&1 &
 TCPDUMP2=$!
+# Both sides in one pcapng file, as an admin would capture them.
+ip netns exec $G dumpcap -q -i g0 -i g1 -s 262144 -w "$OUT/both.pcapng" >/dev/null 2>&1 &
+DUMPCAP=$!
 ip netns exec $G "$PANNE" -i g0 -i g1 -A -T json -G 2 -t 24 --syn-timeout 3 -Z nobody -w "$OUT/ev.pcap" \
 	--ca-file "$K/ca.pem" >"$OUT/live.json" 2>"$OUT/live.err" &
 PID=$!
@@ -40,7 +47,7 @@ fetch https://example.org/             # no resolver any more: ICMP port unreach
 wait $PID
 prc=$?
 sleep 0.5
-kill -TERM $TCPDUMP $TCPDUMP2 2>/dev/null; wait $TCPDUMP $TCPDUMP2 2>/dev/null
+kill -TERM $TCPDUMP $TCPDUMP2 $DUMPCAP 2>/dev/null; wait $TCPDUMP $TCPDUMP2 $DUMPCAP 2>/dev/null
 
 # The release build also confines itself to an empty, unlinked directory
 # (the sanitizer build cannot: its leak check reads /proc at exit).
@@ -121,6 +128,30 @@ if a != b:
     print("live: live and merged offline findings differ:\n  live:   %s\n  merged: %s" % (a, b)); sys.exit(1)
 print("live: both sides read offline with --merge: the same %d findings and gateway verdicts" % len(a))
 EOP
+# The same two sides in one dumpcap pcapng file: the same findings and
+# gateway verdicts as --merge, g0 found as the inside by the default rule,
+# findings naming it; its pcapng evidence file checked frame by frame.
+"$PANNE" -r "$OUT/both.pcapng" -A -T json --syn-timeout 3 --ca-file "$K/ca.pem" \
+	-w "$OUT/both-ev.pcapng" >"$OUT/both.json" 2>"$OUT/both.err"
+python3 - "$OUT/merged.json" "$OUT/both.json" <<'EOP' || rc=1
+import json, sys
+def f(p):
+    return sorted((o["service"] or "", o["kind"], o["detail"].get("gateway", "")) for o in map(json.loads, open(p)) if o["type"] == "finding")
+def v(p):
+    return sorted((o["service"], o["status"], o["attribution"]) for o in map(json.loads, open(p)) if o["type"] == "verdict")
+a, b = f(sys.argv[1]), f(sys.argv[2])
+lines = [json.loads(l) for l in open(sys.argv[2])]
+roles = {i["name"]: i["role"] for i in lines[-1].get("interfaces", [])}
+ifs = {o.get("interface") for o in lines if o["type"] == "finding"}
+bad = []
+if a != b: bad.append("findings differ:\n  merged: %s\n  pcapng: %s" % (a, b))
+if v(sys.argv[1]) != v(sys.argv[2]): bad.append("verdicts differ: %s vs %s" % (v(sys.argv[1]), v(sys.argv[2])))
+if roles != {"g0": "inside", "g1": "outside"}: bad.append("interfaces %s" % roles)
+if ifs != {"g0"}: bad.append("findings on interfaces %s" % ifs)
+if bad: print("live: dumpcap's pcapng of both sides:", "; ".join(bad)); sys.exit(1)
+print("live: dumpcap -i g0 -i g1: the same %d findings and gateway verdicts as --merge" % len(a))
+EOP
+python3 tests/evidence_check.py "$OUT/both.json" "$OUT/both-ev.pcapng" || rc=1
 # A long live -w run: the copy kept for the evidence stops at --keep-max (1 MiB here, passed by a
 # rate-limited download), panne says so, still reports what follows, and at
 # the end says which cited frames the evidence file lacks.

@@ -278,6 +278,120 @@ static void a_file_that_grows_while_read_is_read_to_its_new_end(void **st)
 	free(m.b);
 }
 
+/* pcapng: a section header, interfaces, enhanced packet blocks. */
+static void ng_block(struct img *m, u32 type, const void *body, u32 n)
+{
+	u32 len = 12 + ((n + 3) & ~3u);
+	static const u8 zero[4];
+	put(m, &type, 4);
+	put(m, &len, 4);
+	put(m, body, n);
+	put(m, zero, (4 - n % 4) % 4);
+	put(m, &len, 4);
+}
+
+static void ng_start(struct img *m, u32 nif)
+{
+	struct { u32 bom; u16 major, minor; u64 seclen; } __attribute__((packed)) shb = { 0x1A2B3C4Du, 1, 0, ~0ull };
+	ng_block(m, 0x0A0D0D0Au, &shb, sizeof shb);
+	for (u32 i = 0; i < nif; i++) {
+		struct { u16 lt, res; u32 snap; } idb = { 1, 0, 0 };
+		ng_block(m, 1, &idb, sizeof idb);
+	}
+}
+
+static void ng_epb(struct img *m, u32 iface, u64 ts_us, u32 caplen)
+{
+	u8 b[20 + 2048] = { 0 };
+	u32 h[5] = { iface, (u32)(ts_us >> 32), (u32)ts_us, caplen, caplen };
+	memcpy(b, h, sizeof h);
+	for (u32 i = 0; i < caplen; i++)
+		b[20 + i] = (u8)(i * 7 + iface);
+	ng_block(m, 6, b, 20 + caplen);
+}
+
+/* The same for pcapng: a shrinking file stops every cursor with a message. */
+static void a_pcapng_file_that_shrinks_while_read_stops_with_a_message(void **st)
+{
+	(void)st;
+	struct img m = { 0 };
+	ng_start(&m, 1);
+	for (u32 i = 0; i < 4000; i++)
+		ng_epb(&m, 0, 1000000ull * i, 1000);
+	char *path = write_tmp(&m);
+	FILE *fp = fopen(path, "rb");
+	char err[256];
+	struct pcapng_ifs *ifs = calloc(1, sizeof *ifs);
+	assert_true(pcapng_detect(fileno(fp)));
+	struct pcapfile *pf = pcapng_open(fileno(fp), ifs, -1, err, sizeof err);
+	assert_non_null(pf);
+	struct pcap_pkthdr h;
+	const u8 *d;
+	unsigned n = 0;
+	int rc;
+	assert_int_equal(truncate(path, 2500000), 0);
+	while ((rc = pcapfile_next(pf, &h, &d)) == 1) {
+		assert_int_equal(h.caplen, 1000);
+		assert_int_equal(pcapfile_frame(pf), n + 1);
+		n++;
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(pcapfile_error(pf), "shrank"));
+	assert_true(n < 4000);
+	pcapfile_close(pf);
+	fclose(fp);
+	unlink(path);
+	free(path);
+	free(m.b);
+	free(ifs);
+}
+
+/* Two cursors over one file, one per interface: each sees its own packets
+ * with the file's frame numbers; nothing else is held in memory. */
+static void pcapng_cursors_share_the_frame_numbers(void **st)
+{
+	(void)st;
+	struct img m = { 0 };
+	ng_start(&m, 2);
+	for (u32 i = 0; i < 3000; i++)
+		ng_epb(&m, (i / 100) % 2, 1000ull * i, 600); /* bursts of 100 per interface */
+	char *path = write_tmp(&m);
+	FILE *fp = fopen(path, "rb");
+	char err[256];
+	struct pcapng_ifs *ifs = calloc(1, sizeof *ifs);
+	struct pcapfile *a = pcapng_open(fileno(fp), ifs, -1, err, sizeof err);
+	struct pcapfile *b = pcapng_open(fileno(fp), ifs, 1, err, sizeof err);
+	assert_non_null(a);
+	assert_non_null(b);
+	struct pcap_pkthdr h;
+	const u8 *d;
+	unsigned na = 0, nb = 0;
+	while (pcapfile_next(a, &h, &d) == 1) {
+		u32 fr = pcapfile_frame(a);
+		assert_int_equal(pcapfile_iface(a), 0);
+		assert_int_equal(((fr - 1) / 100) % 2, 0);
+		assert_int_equal(h.ts.tv_sec * 1000000ull + h.ts.tv_usec, 1000ull * (fr - 1));
+		assert_int_equal(d[1], 7);
+		na++;
+	}
+	while (pcapfile_next(b, &h, &d) == 1) {
+		assert_int_equal(pcapfile_iface(b), 1);
+		assert_int_equal(((pcapfile_frame(b) - 1) / 100) % 2, 1);
+		assert_int_equal(d[1], 8);
+		nb++;
+	}
+	assert_int_equal(na, 1500);
+	assert_int_equal(nb, 1500);
+	assert_int_equal(ifs->n, 2);
+	pcapfile_close(a);
+	pcapfile_close(b);
+	fclose(fp);
+	unlink(path);
+	free(path);
+	free(m.b);
+	free(ifs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +402,8 @@ int main(void)
 		cmocka_unit_test(other_orders_and_versions_are_left_to_libpcap),
 		cmocka_unit_test(a_file_that_shrinks_while_read_stops_with_a_message),
 		cmocka_unit_test(a_file_that_grows_while_read_is_read_to_its_new_end),
+		cmocka_unit_test(a_pcapng_file_that_shrinks_while_read_stops_with_a_message),
+		cmocka_unit_test(pcapng_cursors_share_the_frame_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
