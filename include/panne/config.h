@@ -36,5 +36,9 @@
 #define STR_SHOW_MAX 200      /* wire strings printed at most this long */
 #define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (24 B each) */
 #define CLIENTS_CAP 65536     /* distinct client addresses in the exchange log */
+#define QUIC_DGRAM_CAP 64     /* datagrams read per QUIC connection and direction */
+#define QUIC_OPEN_CAP 16      /* Initial packets decrypted per QUIC connection and direction */
+#define QUIC_PKT_MAX 65536    /* a QUIC packet opened (the UDP payload limit) */
+#define QUIC_CRYPTO_MAX 16384 /* CRYPTO bytes reassembled per direction for its hello */
 
 #endif

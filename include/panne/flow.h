@@ -21,7 +21,7 @@ enum tcp_state {
 
 #define FLOW_SYN_FRAMES 4
 
-enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER };
+enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER, APP_QUIC };
 
 struct flow_side {
 	u32 pkts;
