@@ -94,6 +94,62 @@ static int rst_by_server(const struct finding *f)
 	return !s || strcmp(json_string_value(s) ? json_string_value(s) : "", "client") != 0;
 }
 
+/* QUIC (HTTP/3 on UDP) against everything else, one rule per line of
+ * reasoning:
+ * - QUIC unanswered toward every destination seen (most others' QUIC failed
+ *   too) while TCP/TLS works: UDP 443 blocked locally; services degraded.
+ * - QUIC unanswered for this service while QUIC elsewhere completes: the
+ *   service's QUIC edge (upstream), said with its TCP/TLS working or not.
+ * - No other QUIC to compare with: unknown, naming what would tell.
+ * - A close with a TLS alert from the server: weighed as that alert over
+ *   TCP is (upstream); another error from the server: upstream; from the
+ *   client: local, lightly.
+ * - No common version: the server's answer (upstream), lightly. */
+static void quic_signals(const struct gview *g, struct tally *t)
+{
+	char fr[96];
+	u32 qs = tot_seen[CAT_QUIC] - g->seen[CAT_QUIC], qf = tot_failed[CAT_QUIC] - g->failed[CAT_QUIC];
+	/* TCP/TLS working: this service's own handshakes, else everyone's. */
+	u32 ts = g->seen[CAT_TLS] ? g->seen[CAT_TLS] : tot_seen[CAT_TLS];
+	u32 tf = g->seen[CAT_TLS] ? g->failed[CAT_TLS] : tot_failed[CAT_TLS];
+	int tcp_ok = ts > tf * 2;
+	if (g->nkind[K_QUIC_TIMEOUT]) {
+		frames_of(g, K_QUIC_TIMEOUT, fr, sizeof fr);
+		if (qs && qf * 2 > qs && tcp_ok)
+			because(t, AT_LOCAL, 3.0, "QUIC handshakes never got the server's hello (frames %s), and %u of %u QUIC handshakes with other destinations failed too, while %u of %u TLS handshakes over TCP completed: UDP 443 is blocked on the local path (a firewall, the router or the ISP); browsers fall back to TCP, so the service is slowed, not down",
+			        fr, qf, qs, ts - tf, ts);
+		else if (qs && qf * 2 > qs)
+			because(t, AT_LOCAL, 2.0, "QUIC handshakes never got the server's hello (frames %s), and %u of %u QUIC handshakes with other destinations failed too: the common path drops UDP 443",
+			        fr, qf, qs);
+		else if (qs)
+			because(t, AT_UPSTREAM, 2.5, "QUIC handshakes to this service never got its hello (frames %s) while %u of %u QUIC handshakes with other destinations completed: the service's QUIC edge fails%s",
+			        fr, qs - qf, qs, tcp_ok ? ", its TLS over TCP works (browsers fall back)" : "");
+		else
+			because(t, AT_UNKNOWN, 1.0, "QUIC handshakes never got the server's hello (frames %s)%s; no other QUIC destination in the capture tells a block of UDP 443 from the service's QUIC edge",
+			        fr, tcp_ok ? " while TLS over TCP works" : "");
+	}
+	const struct finding *c = g->firstk[K_QUIC_CLOSE];
+	if (c) {
+		json_t *al = json_object_get(c->detail, "alert"), *an = json_object_get(c->detail, "alert_name");
+		json_t *en = json_object_get(c->detail, "error_name");
+		frames_of(g, K_QUIC_CLOSE, fr, sizeof fr);
+		if (c->origin == O_SERVER && al)
+			because(t, AT_UPSTREAM, 1.5, "the server closed the QUIC handshake with TLS alert %s (%lld, frames %s), as it would end a TLS handshake over TCP",
+			        json_string_value(an) ? json_string_value(an) : "?", (long long)json_integer_value(al), fr);
+		else if (c->origin == O_SERVER)
+			because(t, AT_UPSTREAM, 1.5, "the server closed the QUIC handshake with error %s (frames %s)",
+			        json_string_value(en) ? json_string_value(en) : "(application)", fr);
+		else
+			because(t, AT_LOCAL, 0.5, "the client closed the QUIC handshake with error %s (frames %s)",
+			        json_string_value(en) ? json_string_value(en) : "(application)", fr);
+	}
+	if (g->nkind[K_QUIC_VERSION]) {
+		frames_of(g, K_QUIC_VERSION, fr, sizeof fr);
+		because(t, AT_UPSTREAM, 1.0, "the server offered no QUIC version the client speaks (Version Negotiation, frames %s); clients fall back to TCP",
+		        fr);
+	}
+}
+
 /* Weighs the signals of group g; fills v's attribution, confidence, reasons. */
 static void attribute(const struct gview *all, size_t n, const struct gview *g, struct verdict *v)
 {
@@ -214,6 +270,7 @@ static void attribute(const struct gview *all, size_t n, const struct gview *g, 
 			because(&t, AT_UPSTREAM, 2.0, "%s (frames %s) only for this service: %u of %u %s exchanges with other destinations succeeded",
 			        silent[i].what, fr, cs - cf, cs, category_name(c));
 	}
+	quic_signals(g, &t);
 	if (g->nkind[K_NXDOMAIN] && g->failed[CAT_DNS]) {
 		frames_of(g, K_NXDOMAIN, fr, sizeof fr);
 		because(&t, AT_UPSTREAM, 0.5, "names of the service do not exist (NXDOMAIN, frames %s)", fr);
@@ -348,7 +405,8 @@ static void fill(const struct gview *all, size_t n, struct gview *g, struct verd
 			g->dom = k;
 	int majority = 0;
 	for (int c = 0; c < CAT_N; c++)
-		if (g->seen[c] && g->failed[c] * 2 > g->seen[c])
+		if (g->seen[c] && g->failed[c] * 2 > g->seen[c] &&
+		    !(c == CAT_QUIC && g->seen[CAT_TLS] > g->failed[CAT_TLS] * 2)) /* falls back to TCP: slowed, not down */
 			majority = 1;
 	if (!nfail && !sum(g->failed)) {
 		v->status = sum(g->seen) || g->nfind ? ST_HEALTHY : ST_UNSEEN;
