@@ -459,6 +459,31 @@ static void on_close(struct flow *f, struct quic_state *s, int dir, const struct
 
 /* ---- CRYPTO reassembly and the hellos ---- */
 
+/* Counts a ClientHello's name and first ALPN protocol among the first
+ * QUIC_STATS_VERSIONS distinct ones of each. */
+static void tally_hello(u32 name_id, const char *alpn)
+{
+	u8 i;
+	if (name_id) {
+		for (i = 0; i < q.st.n_names && q.st.names[i].name_id != name_id; i++)
+			;
+		if (i < QUIC_STATS_VERSIONS) {
+			if (i == q.st.n_names)
+				q.st.names[q.st.n_names++].name_id = name_id;
+			q.st.names[i].n++;
+		}
+	}
+	if (alpn[0]) {
+		for (i = 0; i < q.st.n_alpns && strcmp(q.st.alpns[i].alpn, alpn) != 0; i++)
+			;
+		if (i < QUIC_STATS_VERSIONS) {
+			if (i == q.st.n_alpns)
+				snprintf(q.st.alpns[q.st.n_alpns++].alpn, sizeof q.st.alpns[0].alpn, "%s", alpn);
+			q.st.alpns[i].n++;
+		}
+	}
+}
+
 /* A whole handshake message m[n] at offset 0 of dir's CRYPTO stream. */
 static void on_hello(struct flow *f, struct quic_state *s, int dir, const u8 *m, size_t n,
                      const struct packet *pk)
@@ -478,6 +503,7 @@ static void on_hello(struct flow *f, struct quic_state *s, int dir, const u8 *m,
 			q.sni_seen[f->name_id >> 3] |= (u8)(1u << (f->name_id & 7));
 			q.st.server_names++;
 		}
+		tally_hello(f->name_id, h.alpn);
 	} else if (dir == DIR_S2C && ht == 2) {
 		q.st.server_hellos++;
 		s->tls_version = h.version;

@@ -81,13 +81,17 @@ static json_t *verdict_json(const struct verdict *v)
 static json_t *quic_counters_json(void)
 {
 	const struct quic_stats *qs = quic_stats();
-	json_t *versions = json_object();
+	json_t *versions = json_object(), *names = json_object(), *alpns = json_object();
+	for (u8 i = 0; i < qs->n_names; i++)
+		json_object_set_new(names, names_get(qs->names[i].name_id), json_integer((json_int_t)qs->names[i].n));
+	for (u8 i = 0; i < qs->n_alpns; i++)
+		json_object_set_new(alpns, qs->alpns[i].alpn, json_integer((json_int_t)qs->alpns[i].n));
 	for (u8 i = 0; i < qs->n_versions; i++) {
 		char k[16];
 		snprintf(k, sizeof k, "0x%08x", qs->versions[i].version);
 		json_object_set_new(versions, k, json_integer((json_int_t)qs->versions[i].n));
 	}
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o,s:o,s:I,s:I,s:I}",
 	                 "client_initials", (json_int_t)qs->client_initials,
 	                 "server_initials", (json_int_t)qs->server_initials,
 	                 "handshakes", (json_int_t)qs->handshakes,
@@ -96,7 +100,7 @@ static json_t *quic_counters_json(void)
 	                 "connection_closes", (json_int_t)qs->connection_closes,
 	                 "server_names", (json_int_t)qs->server_names, "versions", versions,
 	                 "client_hellos", (json_int_t)qs->client_hellos,
-	                 "server_hellos", (json_int_t)qs->server_hellos,
+	                 "server_hellos", (json_int_t)qs->server_hellos, "names", names, "alpns", alpns,
 	                 "zero_rtt", (json_int_t)qs->zero_rtt,
 	                 "opened", (json_int_t)qs->opened,
 	                 "open_failed", (json_int_t)qs->open_failed);

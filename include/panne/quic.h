@@ -43,6 +43,12 @@ struct quic_stats {
 	u64 opened, open_failed;               /* Initial packets decrypted, or not */
 	struct { u32 version; u64 n; } versions[QUIC_STATS_VERSIONS]; /* long headers per version */
 	u8 n_versions;
+	/* The first distinct server names (interned ids) and first offered ALPN
+	 * protocols of the ClientHellos, with how often each came. */
+	struct { u32 name_id; u64 n; } names[QUIC_STATS_VERSIONS];
+	u8 n_names;
+	struct { char alpn[32]; u64 n; } alpns[QUIC_STATS_VERSIONS];
+	u8 n_alpns;
 };
 const struct quic_stats *quic_stats(void);
 

@@ -245,8 +245,12 @@ static size_t seal(u8 *out, u32 ver, int server, const u8 *dcid, u8 dl, const u8
 	size_t pn_len = 4, o = 0, pln = MAX(n, pad);
 	out[o++] = (u8)(0xc0 | (ver == QUIC_V2 ? 1 : 0) << 4 | (pn_len - 1));
 	put32(out + o, ver), o += 4;
-	out[o++] = dl, memcpy(out + o, dcid, dl), o += dl;
-	out[o++] = sl, memcpy(out + o, scid, sl), o += sl;
+	out[o++] = dl;
+	if (dl)
+		memcpy(out + o, dcid, dl), o += dl;
+	out[o++] = sl;
+	if (sl)
+		memcpy(out + o, scid, sl), o += sl;
 	out[o++] = 0; /* no token */
 	put16(out + o, (u16)(0x4000 | (pn_len + pln + 16))), o += 2;
 	size_t pn_off = o;
