@@ -368,15 +368,15 @@ int quic_detect(const u8 *p, u32 n, u16 dport)
 	struct cur c;
 	struct lhdr h;
 	cur_init(&c, p, n);
-	if (!p || n < 7 || (p[0] & 0xc0) != 0xc0 || long_header(&c, &h) < 0)
+	if (!p || n < 7 || !(p[0] & 0x80) || long_header(&c, &h) < 0)
 		return 0;
-	if (h.version == QUIC_V1 || h.version == QUIC_V2) {
+	if (h.version == QUIC_V1 || h.version == QUIC_V2) { /* fixed bit greased or not (RFC 9287) */
 		int t = pkt_type(h.version, h.b0);
 		return t == PT_INITIAL || t == PT_0RTT;
 	}
 	/* Another version: only an Initial-looking first datagram to 443 (padded
 	 * to 1200 bytes, an 8-byte or longer DCID, RFC 9000 sections 7.2, 14.1). */
-	return dport == 443 && n >= 1200 && h.version && h.dcid_len >= 8;
+	return dport == 443 && n >= 1200 && (p[0] & 0x40) && h.version && h.dcid_len >= 8;
 }
 
 /* ---- findings ---- */
@@ -700,10 +700,12 @@ static void datagram(struct flow *f, struct quic_state *s, int dir, const u8 *p,
 			}
 			return;
 		}
-		if (!(h.b0 & 0x40))
-			return; /* fixed bit clear: not QUIC (padding, junk) */
-		count_version(h.version);
 		const struct qver *qv = qver_of(h.version);
+		/* The fixed bit may be greased to 0 (RFC 9287) once the peer allowed
+		 * it; bytes with it clear and an unknown version are junk (padding). */
+		if (!qv && !(h.b0 & 0x40))
+			return;
+		count_version(h.version);
 		if (!qv)
 			return; /* unknown layout past the connection IDs */
 		int t = pkt_type(h.version, h.b0);
