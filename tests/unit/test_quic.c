@@ -233,6 +233,8 @@ static void retries_of_rfc9001_a4_rfc9369_a4(void **state)
 
 /* ---- sealing, as a client or server would, for the flows below ---- */
 
+static int seal_grease; /* clear the fixed bit, as RFC 9287 lets a peer do */
+
 /* An Initial of version ver from the given side, to dcid from scid,
  * protected with the keys of key_cid: 4-byte packet number pn, payload
  * pl[n] padded with PADDING to pad bytes. Returns the packet length. */
@@ -243,7 +245,7 @@ static size_t seal(u8 *out, u32 ver, int server, const u8 *dcid, u8 dl, const u8
 	assert_int_equal(quic_initial_keys(ver, key_cid, kl, &k[0], &k[1]), 0);
 	const struct quic_keys *key = &k[server];
 	size_t pn_len = 4, o = 0, pln = MAX(n, pad);
-	out[o++] = (u8)(0xc0 | (ver == QUIC_V2 ? 1 : 0) << 4 | (pn_len - 1));
+	out[o++] = (u8)((seal_grease ? 0x80 : 0xc0) | (ver == QUIC_V2 ? 1 : 0) << 4 | (pn_len - 1));
 	put32(out + o, ver), o += 4;
 	out[o++] = dl;
 	if (dl)
@@ -338,6 +340,25 @@ static void handshake_is_named_and_counted(void **state)
 	assert_int_equal(g->seen[CAT_QUIC], 1);
 	assert_int_equal(g->failed[CAT_QUIC], 0);
 	assert_int_equal(tls_stats()->client_hellos, 0); /* TLS over TCP counts apart */
+}
+
+static void greased_fixed_bit_is_still_quic(void **state)
+{
+	(void)state;
+	u8 out[1500], sh[200];
+	/* The server's Initial of RFC 9001 A.3, its fixed bit cleared (RFC 9287). */
+	size_t n = unhex("02000000000600405a020000560303eefce7f7b37ba1d1632e96677825ddf73988cfc79825df566dc5430b9a045a1200130100002e00330024001d00209d3c940d89690b84d08a60993c144eca684d1081287c834d5311bcf32bb9da1a002b00020304", sh, sizeof sh);
+	client_initial(T0);
+	seal_grease = 1;
+	size_t m = seal(out, QUIC_V1, 1, NULL, 0, SCID, 8, DCID, 8, 1, sh, n, 0);
+	seal_grease = 0;
+	assert_int_equal(out[0] & 0x40, 0);
+	send_udp(SRV, 443, CLI, 50000, out, m, T0 + 20000);
+	pipeline_file_end();
+	assert_int_equal(quic_stats()->server_initials, 1);
+	assert_int_equal(quic_stats()->server_hellos, 1);
+	assert_int_equal(group_of("example.com")->seen[CAT_QUIC], 1);
+	assert_int_equal(group_of("example.com")->failed[CAT_QUIC], 0);
 }
 
 static void split_client_hello_is_reassembled(void **state)
@@ -519,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(retries_of_rfc9001_a4_rfc9369_a4, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(sealing_reproduces_rfc9001_a2, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(handshake_is_named_and_counted, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(greased_fixed_bit_is_still_quic, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(split_client_hello_is_reassembled, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(silence_is_quic_timeout, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(a_short_capture_is_not_a_timeout, t_setup, t_teardown),
