@@ -103,6 +103,7 @@ struct quic_state {
 	u8 vn_seen, vn_used;    /* a Version Negotiation; a later Initial with one of its versions */
 	u8 n_vn;
 	u32 vn[VN_KEEP];
+	u8 named;               /* its ClientHello was read */
 	u8 reported;            /* a finding was emitted */
 	u8 counted;             /* findings_exchange() called */
 	u16 tls_version;        /* ServerHello's, else the highest offered */
@@ -495,6 +496,8 @@ static void on_hello(struct flow *f, struct quic_state *s, int dir, const u8 *m,
 	int ht = tls_parse_hello(f, m, n, &h);
 	if (dir == DIR_C2S && ht == 1) {
 		q.st.client_hellos++;
+		q.st.connections += !s->named;
+		s->named = 1;
 		if (h.alpn[0] && !s->sh_seen)
 			memcpy(s->alpn, h.alpn, sizeof s->alpn);
 		if (!s->tls_version)

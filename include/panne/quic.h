@@ -39,6 +39,7 @@ struct quic_stats {
 	u64 retries, version_negotiations;
 	u64 connection_closes;                 /* CONNECTION_CLOSE frames read */
 	u64 client_hellos, server_hellos;      /* read from CRYPTO frames */
+	u64 connections;                       /* flows whose ClientHello was read (a Retry makes two hellos) */
 	u64 server_names;                      /* distinct ClientHello server names */
 	u64 opened, open_failed;               /* Initial packets decrypted, or not */
 	struct { u32 version; u64 n; } versions[QUIC_STATS_VERSIONS]; /* long headers per version */

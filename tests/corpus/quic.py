@@ -69,7 +69,7 @@ def panne_figures(panne, path):
         "server_hellos": q["server_hellos"],
         "connection_closes": q["connection_closes"],
         "close_codes": [c for _, c in sorted(codes)],
-        "connections_named": q["client_hellos"],
+        "connections_named": q["connections"],
     }, None
 
 
@@ -90,7 +90,8 @@ def expected_figures(row):
         "server_hellos": int(row["quic_server_hellos"]),
         "connection_closes": int(row["quic_connection_close"]),
         "close_codes": [c for c in row["quic_connection_close_codes"].split(",") if c],
-        # One ClientHello read per connection (tshark's own connection count).
+        # A ClientHello read in each connection (quic_connections: distinct
+        # conversation and client SCID pairs).
         "connections_named": int(row["quic_connections"]),
     }
 
