@@ -2,10 +2,11 @@
 # quic.sh PANNE: real QUIC (ngtcp2's example HTTP/3 server and client) in
 # network namespaces, beside nginx over TCP, watched by panne -i on the
 # gateway and by tcpdump, then read offline. Three worlds:
-#   healthy: HTTP/3 fetches that complete (one after a Retry), and one
-#     server that closes the handshake with a TLS alert (no common group):
-#     healthy verdicts with the SNI seen and the handshake counted, and a
-#     quic_close judged upstream;
+#   healthy: HTTP/3 fetches that complete (one after a Retry; one by
+#     Chromium, whose ClientHello with a post-quantum key share spans two
+#     Initials in many CRYPTO frames), and one server that closes the
+#     handshake with a TLS alert (no common group): healthy verdicts with the
+#     SNI seen and the handshake counted, and a quic_close judged upstream;
 #   blocked: the gateway drops UDP 443 while TCP 443 passes: quic_timeout
 #     for every QUIC service, judged a local block, degraded, not failing;
 #   edge: one service's server drops its UDP 443 while QUIC to another
@@ -14,7 +15,7 @@
 set -u
 PANNE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 . tests/netns/livenet.sh
-netns_suite quic unbound nginx curl tcpdump gtlsserver gtlsclient iptables
+netns_suite quic unbound nginx curl tcpdump gtlsserver gtlsclient iptables chromium
 rc=0
 fail() { echo "quic: $*"; rc=1; }
 
@@ -28,6 +29,19 @@ h3() {
 get() {
 	n=$1; shift
 	inC timeout 4 gtlsclient -q --exit-on-all-streams-close "$@" "$n" 443 "https://$n/" >/dev/null 2>&1 || true
+}
+
+# chrome NAME: one page load by headless Chromium, QUIC forced toward NAME;
+# the test server's key is trusted by its SPKI hash.
+chrome() {
+	spki=$(openssl x509 -in $K/srv.pem -pubkey -noout | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | base64)
+	prof=$(mktemp -d)
+	inC timeout 20 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$prof" --enable-quic --origin-to-force-quic-on="$1:443" \
+		--ignore-certificate-errors-spki-list="$spki" --dump-dom "https://$1/" >/dev/null 2>&1 || true
+	rm -rf "$prof"
 }
 
 # world NAME SECONDS: starts tcpdump and panne -i on the gateway's LAN side.
@@ -68,10 +82,12 @@ setup
 h3 $SPOTIFY
 h3 $DISCORD -V                                      # address validation: a Retry first
 h3 $YOUTUBE --groups=-GROUP-ALL:+GROUP-SECP384R1    # no group in common with the client
+h3 $NETFLIX
 sleep 0.5
-world_start healthy 9
+world_start healthy 22
 get open.spotify.com
 get discord.com
+chrome www.netflix.com
 get www.youtube.com --groups=-GROUP-ALL:+GROUP-X25519
 fetch https://open.spotify.com/
 fetch https://www.youtube.com/
@@ -126,17 +142,19 @@ for world in ("healthy", "blocked", "edge"):
         def kinds(svc):
             return sorted(o["kind"] for o in f if o["service"] == svc)
         if world == "healthy":
-            for svc, sni in (("spotify", "open.spotify.com"), ("discord", "discord.com")):
+            for svc, sni in (("spotify", "open.spotify.com"), ("discord", "discord.com"), ("netflix", "www.netflix.com")):
                 need(v.get(svc, {}).get("status") == "healthy", "%s: %s healthy (%s)" % (w, svc, v.get(svc, {}).get("reasons")))
                 need(v.get(svc, {}).get("counts", {}).get("quic") == {"seen": 1, "failed": 0}, "%s: %s's QUIC handshake counted" % (w, svc))
                 need(sni in q["names"], "%s: SNI %s read from the QUIC Initial" % (w, sni))
             need(q["retries"] >= 1, "%s: discord's Retry counted" % w)
-            need(q["server_hellos"] >= 2, "%s: ServerHellos read" % w)
+            need(q["server_hellos"] >= 3, "%s: ServerHellos read" % w)
+            need(v.get("netflix", {}).get("counts", {}).get("tls", {}).get("seen") == 0, "%s: Chromium fetched netflix over QUIC only" % w)
             c = [o for o in f if o["kind"] == "quic_close"]
             need(len(c) == 1 and c[0]["service"] == "youtube" and c[0]["detail"].get("alert") == 40
                  and c[0]["origin"] == "server", "%s: youtube's quic_close with alert 40 from the server: %s" % (w, c))
             need(v.get("youtube", {}).get("attribution") == "upstream", "%s: youtube upstream" % w)
-            need(kinds("spotify") == [] and kinds("discord") == [], "%s: no finding for spotify, discord" % w)
+            need(kinds("spotify") == [] and kinds("discord") == [] and kinds("netflix") == [],
+                 "%s: no finding for spotify, discord, netflix" % w)
         elif world == "blocked":
             for svc in ("spotify", "netflix"):
                 x = v.get(svc, {})
