@@ -388,6 +388,8 @@ static int parse_server_hello(struct tls_state *t, struct cur *c)
 	return 0;
 }
 
+/* The hello parsers above over a whole message from another transport;
+ * the contract is in tls.h. */
 int tls_parse_hello(struct flow *f, const u8 *p, size_t n, struct tls_hello *h)
 {
 	struct tls_state t;
