@@ -83,6 +83,7 @@ struct quic_dir {
 	u32 opened;       /* Initial packets opened */
 	i64 largest;      /* largest Initial packet number opened, -1 none */
 	u8 hello_done;    /* its hello was read (or cannot be) */
+	u32 base;         /* CRYPTO offset of the message to read: 0, or past a HelloRetryRequest */
 	u8 *buf;          /* CRYPTO reassembly, QUIC_CRYPTO_MAX bytes, then a bit per byte; */
 	                  /* allocated only when the hello spans frames, freed once read */
 	u32 hello_frame;  /* frame that completed the hello */
@@ -510,9 +511,12 @@ static void on_hello(struct flow *f, struct quic_state *s, int dir, const u8 *m,
 	} else if (dir == DIR_S2C && ht == 2) {
 		q.st.server_hellos++;
 		s->tls_version = h.version;
-		if (h.hrr) {
-			/* A HelloRetryRequest: the real ServerHello follows at a later offset. */
+		if (h.hrr && !s->hrr) {
+			/* A HelloRetryRequest: the real ServerHello follows it in the
+			 * stream, after the client's second ClientHello. */
 			s->hrr = 1;
+			d->hello_done = 0;
+			d->base += (u32)n;
 			return;
 		}
 		s->sh_seen = 1;
@@ -529,13 +533,24 @@ static void on_crypto(struct flow *f, struct quic_state *s, int dir, u64 off, co
                       const struct packet *pk)
 {
 	struct quic_dir *d = &s->d[dir];
-	if (d->hello_done || off >= QUIC_CRYPTO_MAX)
+	if (d->hello_done || off + n <= d->base)
 		return;
-	/* The common case: the whole hello in one frame at offset 0. */
+	/* Offsets from the message to read. */
+	if (off < d->base) {
+		size_t cut = (size_t)(d->base - off);
+		p += cut, n -= cut, off = d->base;
+	}
+	off -= d->base;
+	if (off >= QUIC_CRYPTO_MAX)
+		return;
+	/* The common case: the whole hello in one frame at its offset. */
 	if (off == 0 && !d->buf && n >= 4) {
 		size_t ml = 4 + ((size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]);
 		if (n >= ml) {
 			on_hello(f, s, dir, p, ml, pk);
+			/* Past a HelloRetryRequest (once), the rest of the frame. */
+			if (!d->hello_done && n > ml)
+				on_crypto(f, s, dir, d->base, p + ml, n - ml, pk);
 			return;
 		}
 	}
@@ -678,6 +693,7 @@ static void on_retry(struct quic_state *s, const struct lhdr *h, const u8 *p, si
 		free(s->d[i].buf);
 		s->d[i].buf = NULL;
 		s->d[i].hello_done = 0;
+		s->d[i].base = 0;
 		s->d[i].largest = -1;
 	}
 }

@@ -306,12 +306,14 @@ static void send_udp(const char *src, u16 sp, const char *dst, u16 dp, const u8 
 	t_feed(&f, at);
 }
 
-static void client_initial(u64 at)
+static void client_initial_from(u16 port, u64 at)
 {
 	u8 b[1500];
 	size_t n = unhex(V1_CLIENT_INITIAL, b, sizeof b);
-	send_udp(CLI, 50000, SRV, 443, b, n, at);
+	send_udp(CLI, port, SRV, 443, b, n, at);
 }
+
+static void client_initial(u64 at) { client_initial_from(50000, at); }
 
 static const struct group_stats *group_of(const char *g)
 {
@@ -358,6 +360,62 @@ static void greased_fixed_bit_is_still_quic(void **state)
 	assert_int_equal(quic_stats()->server_initials, 1);
 	assert_int_equal(quic_stats()->server_hellos, 1);
 	assert_int_equal(group_of("example.com")->seen[CAT_QUIC], 1);
+	assert_int_equal(group_of("example.com")->failed[CAT_QUIC], 0);
+}
+
+/* A ServerHello whose only extensions are supported_versions (TLS 1.3) and
+ * key_share, as a handshake message (a HelloRetryRequest when hrr); returns
+ * its length. */
+static size_t server_hello(u8 *m, int hrr)
+{
+	static const u8 hrr_random[32] = {
+		0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+		0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+	}; /* RFC 8446 section 4.1.3 */
+	size_t o = 4;
+	m[o++] = 3, m[o++] = 3;
+	if (hrr)
+		memcpy(m + o, hrr_random, 32);
+	else
+		memset(m + o, 0x42, 32);
+	o += 32;
+	m[o++] = 0, m[o++] = 0x13, m[o++] = 0x01, m[o++] = 0;
+	static const u8 ext[] = { 0, 12, 0, 43, 0, 2, 3, 4, 0, 51, 0, 2, 0, 23 };
+	memcpy(m + o, ext, sizeof ext), o += sizeof ext;
+	m[0] = 2, m[1] = 0, put16(m + 2, (u16)(o - 4));
+	return o;
+}
+
+static void hello_retry_request_then_server_hello(void **state)
+{
+	(void)state;
+	u8 hrr[128], sh[128], pl[400], out[1500];
+	size_t hn = server_hello(hrr, 1), sn = server_hello(sh, 0), o;
+	client_initial(T0);
+	/* The HelloRetryRequest at CRYPTO offset 0; the ServerHello after it. */
+	o = 0;
+	pl[o++] = 0x06, pl[o++] = 0x00, pl[o++] = (u8)hn;
+	memcpy(pl + o, hrr, hn), o += hn;
+	size_t n = seal(out, QUIC_V1, 1, NULL, 0, SCID, 8, DCID, 8, 0, pl, o, 0);
+	send_udp(SRV, 443, CLI, 50000, out, n, T0 + 10000);
+	assert_int_equal(quic_stats()->server_hellos, 1);
+	o = 0;
+	pl[o++] = 0x06, pl[o++] = (u8)hn, pl[o++] = (u8)sn;
+	memcpy(pl + o, sh, sn), o += sn;
+	n = seal(out, QUIC_V1, 1, NULL, 0, SCID, 8, DCID, 8, 1, pl, o, 0);
+	send_udp(SRV, 443, CLI, 50000, out, n, T0 + 30000);
+	assert_int_equal(quic_stats()->server_hellos, 2);
+	/* Both in one frame, on another connection. */
+	client_initial_from(50002, T0 + 40000);
+	o = 0;
+	pl[o++] = 0x06, pl[o++] = 0x00, pl[o++] = 0x40, pl[o++] = (u8)(hn + sn);
+	memcpy(pl + o, hrr, hn), o += hn;
+	memcpy(pl + o, sh, sn), o += sn;
+	n = seal(out, QUIC_V1, 1, NULL, 0, SCID, 8, DCID, 8, 0, pl, o, 0);
+	send_udp(SRV, 443, CLI, 50002, out, n, T0 + 50000);
+	assert_int_equal(quic_stats()->server_hellos, 4);
+	pipeline_file_end();
+	assert_int_equal(group_of("example.com")->seen[CAT_QUIC], 2);
 	assert_int_equal(group_of("example.com")->failed[CAT_QUIC], 0);
 }
 
@@ -542,6 +600,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(handshake_is_named_and_counted, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(greased_fixed_bit_is_still_quic, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(split_client_hello_is_reassembled, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(hello_retry_request_then_server_hello, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(silence_is_quic_timeout, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(a_short_capture_is_not_a_timeout, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(server_alert_is_quic_close, t_setup, t_teardown),
