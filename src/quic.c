@@ -121,6 +121,7 @@ static struct {
 	EVP_CIPHER_CTX *gcm, *ecb;
 	u8 *scratch;            /* one packet being opened: QUIC_PKT_MAX bytes */
 	u8 *sni_seen;           /* a bit per interned name */
+	u32 n_reasm;            /* reassembly buffers held, at most QUIC_REASM_MAX */
 	struct quic_stats st;
 } q;
 
@@ -526,6 +527,16 @@ static void on_hello(struct flow *f, struct quic_state *s, int dir, const u8 *m,
 	}
 }
 
+/* Frees d's reassembly buffer, if any. */
+static void buf_free(struct quic_dir *d)
+{
+	if (!d->buf)
+		return;
+	free(d->buf);
+	d->buf = NULL;
+	q.n_reasm--;
+}
+
 /* CRYPTO data p[n] at offset off of dir's Initial stream. Messages past
  * the first (the hello) are not read: the rest of the handshake travels in
  * Handshake packets. */
@@ -554,8 +565,15 @@ static void on_crypto(struct flow *f, struct quic_state *s, int dir, u64 off, co
 			return;
 		}
 	}
-	if (!d->buf)
+	if (!d->buf) {
+		/* Initials are easy to forge: cap the buffers, not only the flows. */
+		if (q.n_reasm >= QUIC_REASM_MAX) {
+			q.st.reasm_full++;
+			return;
+		}
+		q.n_reasm++;
 		d->buf = xcalloc(1, QUIC_CRYPTO_MAX + QUIC_CRYPTO_MAX / 8);
+	}
 	u8 *have = d->buf + QUIC_CRYPTO_MAX;
 	size_t k = MIN(n, (size_t)(QUIC_CRYPTO_MAX - off));
 	memcpy(d->buf + off, p, k);
@@ -573,8 +591,7 @@ static void on_crypto(struct flow *f, struct quic_state *s, int dir, u64 off, co
 			return;
 	on_hello(f, s, dir, d->buf, ml, pk);
 done:
-	free(d->buf);
-	d->buf = NULL;
+	buf_free(d);
 }
 
 /* The frames of an opened Initial packet p[n] from dir (RFC 9000 section
@@ -690,8 +707,7 @@ static void on_retry(struct quic_state *s, const struct lhdr *h, const u8 *p, si
 	s->retry = 1;
 	set_keys(s, h->version, h->scid, h->scid_len);
 	for (int i = 0; i < 2; i++) {
-		free(s->d[i].buf);
-		s->d[i].buf = NULL;
+		buf_free(&s->d[i]);
 		s->d[i].hello_done = 0;
 		s->d[i].base = 0;
 		s->d[i].largest = -1;
@@ -836,8 +852,8 @@ void quic_flow_end(struct flow *f, u64 now_us)
 	} else if (!s->reported && hello) {
 		count_once(f, s, 0);
 	}
-	free(s->d[0].buf);
-	free(s->d[1].buf);
+	buf_free(&s->d[0]);
+	buf_free(&s->d[1]);
 	free(s);
 	f->app_state = NULL;
 }

@@ -91,7 +91,7 @@ static json_t *quic_counters_json(void)
 		snprintf(k, sizeof k, "0x%08x", qs->versions[i].version);
 		json_object_set_new(versions, k, json_integer((json_int_t)qs->versions[i].n));
 	}
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I}",
 	                 "client_initials", (json_int_t)qs->client_initials,
 	                 "server_initials", (json_int_t)qs->server_initials,
 	                 "handshakes", (json_int_t)qs->handshakes,
@@ -104,7 +104,8 @@ static json_t *quic_counters_json(void)
 	                 "connections", (json_int_t)qs->connections, "names", names, "alpns", alpns,
 	                 "zero_rtt", (json_int_t)qs->zero_rtt,
 	                 "opened", (json_int_t)qs->opened,
-	                 "open_failed", (json_int_t)qs->open_failed);
+	                 "open_failed", (json_int_t)qs->open_failed,
+	                 "reassembly_full", (json_int_t)qs->reasm_full);
 }
 
 static json_t *summary_json(const struct report_input *in)

@@ -40,5 +40,6 @@
 #define QUIC_OPEN_CAP 16      /* Initial packets decrypted per QUIC connection and direction */
 #define QUIC_PKT_MAX 65536    /* a QUIC packet opened (the UDP payload limit) */
 #define QUIC_CRYPTO_MAX 16384 /* CRYPTO bytes reassembled per direction for its hello */
+#define QUIC_REASM_MAX 1024   /* QUIC hellos being reassembled at once (18 KiB each) */
 
 #endif

@@ -42,6 +42,7 @@ struct quic_stats {
 	u64 connections;                       /* flows whose ClientHello was read (a Retry makes two hellos) */
 	u64 server_names;                      /* distinct ClientHello server names */
 	u64 opened, open_failed;               /* Initial packets decrypted, or not */
+	u64 reasm_full;                        /* CRYPTO frames not kept: QUIC_REASM_MAX hellos in reassembly */
 	struct { u32 version; u64 n; } versions[QUIC_STATS_VERSIONS]; /* long headers per version */
 	u8 n_versions;
 	/* The first distinct server names (interned ids) and first offered ALPN

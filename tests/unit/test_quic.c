@@ -544,6 +544,21 @@ static void retry_changes_the_keys(void **state)
 	assert_int_equal(quic_stats()->open_failed, 1);
 }
 
+static void reassembly_buffers_are_capped(void **state)
+{
+	(void)state;
+	u8 pl[64] = { 0x06, 0x40, 100, 10 }, out[1500]; /* CRYPTO at offset 100: the hello's start never comes */
+	size_t n = seal(out, QUIC_V1, 0, DCID, 8, NULL, 0, DCID, 8, 0, pl, 14, 1162);
+	for (u32 i = 0; i < QUIC_REASM_MAX + 10; i++) {
+		char cli[32];
+		snprintf(cli, sizeof cli, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		send_udp(cli, 40000, SRV, 443, out, n, T0 + i);
+	}
+	assert_int_equal(quic_stats()->opened, QUIC_REASM_MAX + 10);
+	assert_int_equal(quic_stats()->reasm_full, 10);
+	pipeline_file_end(); /* every buffer freed with its flow (LeakSanitizer checks) */
+}
+
 static void hostile_datagrams_do_not_crash(void **state)
 {
 	(void)state;
@@ -606,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(server_alert_is_quic_close, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(version_negotiation_without_common_version, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(retry_changes_the_keys, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(reassembly_buffers_are_capped, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(hostile_datagrams_do_not_crash, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(detect_needs_a_long_header_of_a_known_version, t_setup, t_teardown),
 	};
