@@ -651,6 +651,9 @@ static void frames(struct flow *f, struct quic_state *s, int dir, const u8 *p, s
 /* Derives the keys for connection ID cid[n]. */
 static void set_keys(struct quic_state *s, u32 version, const u8 *cid, u8 n)
 {
+	s->keys_ok = 0;
+	if (n > CID_MAX)
+		return; /* a Version Negotiation's IDs may be longer: no keys from those */
 	memcpy(s->dcid, cid, n);
 	s->dcid_len = n;
 	s->keys_ok = quic_initial_keys(version, cid, n, &s->k[DIR_C2S], &s->k[DIR_S2C]) == 0;
