@@ -3,13 +3,17 @@
  * chosen size. Many clients resolve names (UDP and TCP DNS: A, AAAA, HTTPS),
  * open TLS 1.3 and 1.2 connections (real-shaped ClientHellos, certificates
  * signed by a CA given on the command line) and stream bulk segments; some
- * speak plain HTTP, some QUIC-like UDP. A few exchanges fail on purpose: the
+ * speak plain HTTP, some QUIC (real Initials, protected as RFC 9001 says, with
+ * a ClientHello and a ServerHello inside, then short-header packets). A few exchanges fail on purpose: the
  * generator writes each of those "planted" failures to FILE.planted, one
  * line per finding panne must report, so the benchmark checks recall too.
  *
  * Usage: gen [-s SEED] -k CA.key -c CA.pem OUT.pcap BYTES
  */
 #include <arpa/inet.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -399,6 +403,7 @@ enum fail { F_NONE, F_NX, F_SERVFAIL, F_DNSTO, F_RST, F_ALERT, F_MISMATCH, F_EXP
 struct sess {
 	int type, fail, step, bulk, sent;
 	u16 qid, qtype;
+	u8 dcid[8], scid[8];   /* QUIC: the client's first DCID (the keys'), its SCID */
 	struct conn k;
 	u64 next_us;
 };
@@ -451,6 +456,8 @@ static void sess_new(struct sess *s)
 		break;
 	case S_QUIC:
 		s->bulk = 50 + (int)rn(400);
+		rnd_fill(s->dcid, 8);
+		rnd_fill(s->scid, 8);
 		break;
 	default:
 		break;
@@ -593,6 +600,91 @@ static void send_stream(struct conn *k, int to_server, const u8 *p, size_t n)
 
 static u8 msg[4096];
 
+/* ---- QUIC version 1 Initials (RFC 9001 section 5) ---- */
+
+static int q_hkdf(int extract, const u8 *key, size_t kl, const u8 *si, size_t sl, u8 *out, size_t ol)
+{
+	static EVP_KDF_CTX *k;
+	if (!k) {
+		EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+		k = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+		EVP_KDF_free(kdf);
+		if (!k) {
+			fprintf(stderr, "gen: OpenSSL lacks HKDF\n");
+			exit(1);
+		}
+	}
+	int mode = extract ? EVP_KDF_HKDF_MODE_EXTRACT_ONLY : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, kl),
+		OSSL_PARAM_construct_octet_string(extract ? OSSL_KDF_PARAM_SALT : OSSL_KDF_PARAM_INFO, (void *)si, sl),
+		OSSL_PARAM_construct_end(),
+	};
+	return EVP_KDF_derive(k, out, ol, p) == 1 ? 0 : -1;
+}
+
+static void q_label(const u8 *secret, const char *label, u8 *out, size_t ol)
+{
+	u8 info[64];
+	size_t ll = strlen(label), n = 0;
+	info[n++] = 0, info[n++] = (u8)ol, info[n++] = (u8)(6 + ll);
+	memcpy(info + n, "tls13 ", 6), n += 6;
+	memcpy(info + n, label, ll), n += ll;
+	info[n++] = 0;
+	q_hkdf(0, secret, 32, info, n, out, ol);
+}
+
+/* The frames f[fn] of an Initial to dcid from scid, sealed with the
+ * client's (server 0) or server's keys of key_cid, padded to pad bytes of
+ * payload: the packet, into out; returns its length. */
+static size_t q_initial(u8 *out, int server, const u8 *key_cid, const u8 *dcid, const u8 *scid,
+                        u32 pn, const u8 *f, size_t fn, size_t pad)
+{
+	static const u8 salt[] = { 0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
+		                   0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a };
+	u8 init[32], sec[32], key[16], iv[12], hp[16], mask[32], plain[1400] = { 0 };
+	size_t o = 0, pl = fn > pad ? fn : pad;
+	int l;
+	q_hkdf(1, key_cid, 8, salt, sizeof salt, init, 32);
+	q_label(init, server ? "server in" : "client in", sec, 32);
+	q_label(sec, "quic key", key, 16);
+	q_label(sec, "quic iv", iv, 12);
+	q_label(sec, "quic hp", hp, 16);
+	memcpy(plain, f, fn);
+	out[o++] = 0xc1; /* Initial, 2-byte packet number */
+	put32(out + o, 1), o += 4;
+	out[o++] = 8, memcpy(out + o, dcid, 8), o += 8;
+	out[o++] = 8, memcpy(out + o, scid, 8), o += 8;
+	out[o++] = 0;
+	put16(out + o, (u16)(0x4000 | (2 + pl + 16))), o += 2;
+	size_t pn_off = o;
+	put16(out + o, (u16)pn), o += 2;
+	iv[10] ^= (u8)(pn >> 8), iv[11] ^= (u8)pn;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, iv);
+	EVP_EncryptUpdate(c, NULL, &l, out, (int)o);
+	EVP_EncryptUpdate(c, out + o, &l, plain, (int)pl);
+	EVP_EncryptFinal_ex(c, out + o + pl, &l);
+	EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + o + pl);
+	EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, hp, NULL);
+	EVP_EncryptUpdate(c, mask, &l, out + pn_off + 4, 16);
+	EVP_CIPHER_CTX_free(c);
+	out[0] ^= mask[0] & 0x0f;
+	out[pn_off] ^= mask[1], out[pn_off + 1] ^= mask[2];
+	return o + pl + 16;
+}
+
+/* A CRYPTO frame at offset 0 holding h[n]. */
+static size_t q_crypto(u8 *f, const u8 *h, size_t n)
+{
+	f[0] = 6, f[1] = 0;
+	put16(f + 2, (u16)(0x4000 | n));
+	memcpy(f + 4, h, n);
+	return 4 + n;
+}
+
 /* Step i of a close: the client's FIN, the server's, the last ack. */
 static int close_step(struct conn *k, int i)
 {
@@ -634,13 +726,44 @@ static int sess_step(struct sess *s)
 		if (s->fail)
 			plant_line(s->fail == F_NX ? "nxdomain" : "servfail", &k->e, names[k->e.n].s);
 		return 0;
-	case S_QUIC:
+	case S_QUIC: {
+		static u8 fr[1400], dg[1500];
 		if (st > s->bulk)
 			return 0;
-		n = st % 4 == 3 ? 40 + rn(40) : 1200 + rn(150);
-		udp_send(s, st % 4 == 3 || st == 0, junk, n);
 		s->next_us = now_us + soon;
+		if (st == 0) {
+			/* The client's Initial: its ClientHello (without the TLS record header). */
+			size_t hn = client_hello(msg, names[k->e.n].s, 1);
+			n = q_initial(dg, 0, s->dcid, s->dcid, s->scid, 0, fr, q_crypto(fr, msg + 5, hn - 5), 1162);
+			udp_send(s, 1, dg, n);
+			return 1;
+		}
+		if (st == 1) {
+			/* The server's: an ACK, then its ServerHello (TLS 1.3, TLS_AES_128_GCM_SHA256). */
+			u8 sh[128];
+			size_t o = 0;
+			sh[o++] = 2, sh[o++] = 0, o += 2;
+			sh[o++] = 3, sh[o++] = 3;
+			o += rnd_fill(sh + o, 32);
+			sh[o++] = 0, sh[o++] = 0x13, sh[o++] = 1, sh[o++] = 0;
+			static const u8 ext[] = { 0, 46, 0, 43, 0, 2, 3, 4, 0, 51, 0, 36, 0, 29, 0, 32 };
+			memcpy(sh + o, ext, sizeof ext), o += sizeof ext;
+			o += rnd_fill(sh + o, 32);
+			put16(sh + 2, (u16)(o - 4));
+			static const u8 ack[] = { 2, 0, 0, 0, 0 };
+			memcpy(fr, ack, sizeof ack);
+			size_t fn = sizeof ack + q_crypto(fr + sizeof ack, sh, o);
+			n = q_initial(dg, 1, s->dcid, s->scid, s->dcid, 0, fr, fn, 0);
+			udp_send(s, 0, dg, n);
+			return 1;
+		}
+		/* Then short-header packets (RFC 9000 section 17.3): ciphertext to anyone here. */
+		n = st % 4 == 3 ? 40 + rn(40) : 1200 + rn(150);
+		memcpy(dg, junk, n);
+		dg[0] = (u8)(0x40 | (dg[0] & 0x3f));
+		udp_send(s, st % 4 == 3, dg, n);
 		return 1;
+	}
 	default:
 		break;
 	}

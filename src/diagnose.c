@@ -117,6 +117,7 @@ struct ctx {
 	const struct gview *g;
 	u64 t0, t1;                 /* the failure window: onset .. recovery or end */
 	char t0s[TIME_STRLEN];      /* t0 in text */
+	u8 lookback;                /* bit k: os/of[k] are other destinations' last outcomes before t0 */
 	u32 ws[CAT_N], wf[CAT_N];   /* the group's own exchanges in the window */
 	u32 os[CAT_N], of[CAT_N];   /* every other destination's, same window */
 	u32 os_before[CAT_N];       /* ... before the window (they did work then) */
@@ -178,6 +179,11 @@ enum cond {
 	C_NXDOMAIN,        /* NXDOMAIN from beyond it */
 	C_SOME_CLIENTS,    /* a failing name worked for other clients at the same time */
 	C_SOME_NAMES,      /* other names of the service worked at the same time */
+	C_QUIC_BLOCKED,    /* QUIC unanswered everywhere while TLS over TCP works */
+	C_QUIC_COMMON,     /* QUIC unanswered everywhere, no TCP to compare */
+	C_QUIC_EDGE,       /* QUIC unanswered for this service only */
+	C_QUIC_ALONE,      /* QUIC unanswered, no other QUIC destination */
+	C_QUIC_CLOSE,      /* the handshake closed with an error, by its sender */
 };
 
 /* The kinds the silence rules look at, with the category compared. */
@@ -263,7 +269,7 @@ static const struct rule {
 	{ "gateway-dropped", C_SILENT_GW_DROP, -1, ANY_ORIGIN, AT_LOCAL, 3.0, "{what} (frames {frames}): {gw}" },
 	{ "gateway-forwarded", C_SILENT_GW_FWD, -1, ANY_ORIGIN, AT_UPSTREAM, 2.0, "{what} (frames {frames}): {gw}" },
 	{ "same-window-all-fail", C_SILENT_ALL, -1, ANY_ORIGIN, AT_LOCAL, 2.5,
-	  "{what} (frames {frames}), and from {onset} on {bad} of {seen} {cat} exchanges with other destinations failed too{dns}: the common path (resolver, gateway, uplink) is at fault, whatever worked before" },
+	  "{what} (frames {frames}), and {since} {bad} of {seen} {cat} exchanges with other destinations failed too{dns}: the common path (resolver, gateway, uplink) is at fault, whatever worked before" },
 	{ "same-window-others-ok", C_SILENT_ONLY, -1, ANY_ORIGIN, AT_UPSTREAM, 2.0,
 	  "{what} (frames {frames}) only for this service: from {onset} on, {ok} of {seen} {cat} exchanges with other destinations succeeded" },
 	{ "no-control", C_SILENT_ALONE, -1, ANY_ORIGIN, AT_UNKNOWN, 1.0,
@@ -277,10 +283,27 @@ static const struct rule {
 	  "{name} fails for {clients} client{s} while it works for {okclients} other{s2} at the same time: the service answers, so the failing clients' own side (device, its network path or policy) is at fault" },
 	{ "some-names", C_SOME_NAMES, -1, ANY_ORIGIN, AT_UPSTREAM, 0.5,
 	  "{name} fails while {ok} exchanges with the service's other names succeeded at the same time: that name's servers, not the whole service" },
+	/* QUIC (HTTP/3 on UDP 443) against TCP and the other QUIC destinations,
+	 * in the same window. */
+	{ "quic-blocked", C_QUIC_BLOCKED, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_LOCAL, 3.0,
+	  "QUIC handshakes never got the server's hello (frames {frames}), and {since} {bad} of {seen} QUIC handshakes with other destinations failed too, while {ok} TLS handshakes over TCP completed: UDP 443 is blocked on the local path (a firewall, the router, the ISP); browsers fall back to TCP, so the service is slowed, not down" },
+	{ "quic-common", C_QUIC_COMMON, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_LOCAL, 2.0,
+	  "QUIC handshakes never got the server's hello (frames {frames}), and {since} {bad} of {seen} QUIC handshakes with other destinations failed too: the common path drops UDP 443" },
+	{ "quic-edge", C_QUIC_EDGE, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_UPSTREAM, 2.5,
+	  "QUIC handshakes to this service never got its hello (frames {frames}) while {ok} of {seen} QUIC handshakes with other destinations completed at the same time: the service's QUIC edge fails{also}" },
+	{ "quic-alone", C_QUIC_ALONE, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_UNKNOWN, 1.0,
+	  "QUIC handshakes never got the server's hello (frames {frames}){also}; no other QUIC destination at the same time tells a block of UDP 443 from the service's QUIC edge" },
+	{ "quic-close-alert", C_QUIC_CLOSE, K_QUIC_CLOSE, OR(O_SERVER), AT_UPSTREAM, 1.5,
+	  "the server closed the QUIC handshake with {what} (frames {frames}){also}" },
+	{ "quic-close-client", C_QUIC_CLOSE, K_QUIC_CLOSE, ~OR(O_SERVER), AT_LOCAL, 0.5,
+	  "the client closed the QUIC handshake with {what} (frames {frames})" },
+	{ "quic-version", C_KIND, K_QUIC_VERSION, ANY_ORIGIN, AT_UPSTREAM, 1.0,
+	  "the server offered no QUIC version the client speaks (Version Negotiation, frames {frames}); clients fall back to TCP" },
 };
 
 /* A named value for the sentence templates. */
 struct vars {
+	char since[TIME_STRLEN + 64];
 	char n[16], s[4], s2[4], frames[96], name[NAME_MAX_LEN + 1], onset[TIME_STRLEN], what[96],
 	    cat[8], ok[16], seen[16], bad[16], gw[200], clients[16], okclients[16], dns[64], also[96];
 };
@@ -288,7 +311,7 @@ struct vars {
 static const char *var(const struct vars *v, const char *k, size_t kl)
 {
 #define V(f) if (kl == sizeof #f - 1 && memcmp(k, #f, kl) == 0) return v->f
-	V(n); V(s); V(s2); V(frames); V(name); V(onset); V(what); V(cat); V(ok); V(seen); V(bad);
+	V(since); V(n); V(s); V(s2); V(frames); V(name); V(onset); V(what); V(cat); V(ok); V(seen); V(bad);
 	V(gw); V(clients); V(okclients); V(dns); V(also);
 #undef V
 	return "?";
@@ -382,6 +405,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 
 	memset(&v, 0, sizeof v);
 	memcpy(v.onset, c->t0s, sizeof v.onset);
+	snprintf(v.since, sizeof v.since, "from %s on", c->t0s);
 	switch (r->cond) {
 	case C_KIND: {
 		u32 k = frames_of(g, r->kind, r->origins, v.frames, sizeof v.frames);
@@ -470,6 +494,8 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 				continue;
 			set_num(v.seen, sizeof v.seen, os);
 			set_num(v.bad, sizeof v.bad, of);
+			if (c->lookback & (1u << k))
+				snprintf(v.since, sizeof v.since, "in the minute before %s, with nothing tried since,", c->t0s);
 			set_num(v.ok, sizeof v.ok, os - of);
 			double ww = w;
 			if (which == C_SILENT_ALL && k != CAT_DNS && c->os[CAT_DNS] && c->of[CAT_DNS] * 2 > c->os[CAT_DNS]) {
@@ -503,6 +529,46 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 		snprintf(v.s2, sizeof v.s2, "%s", c->fail_name_ok_clients == 1 ? "" : "s");
 		hit = 1;
 		break;
+	case C_QUIC_BLOCKED:
+	case C_QUIC_COMMON:
+	case C_QUIC_EDGE:
+	case C_QUIC_ALONE: {
+		if (!frames_of(g, K_QUIC_TIMEOUT, ANY_ORIGIN, v.frames, sizeof v.frames))
+			return;
+		u32 qs = c->os[CAT_QUIC], qf = c->of[CAT_QUIC];
+		/* TLS over TCP working: this service's own handshakes, else everyone's in the window. */
+		u32 ts = g->seen[CAT_TLS] ? g->seen[CAT_TLS] : c->os[CAT_TLS];
+		u32 tf = g->seen[CAT_TLS] ? g->failed[CAT_TLS] : c->of[CAT_TLS];
+		int tcp_ok = ts > tf * 2;
+		int which = !qs ? C_QUIC_ALONE : qf * 2 > qs ? (tcp_ok ? C_QUIC_BLOCKED : C_QUIC_COMMON) : C_QUIC_EDGE;
+		if (which != r->cond)
+			return;
+		set_num(v.seen, sizeof v.seen, qs);
+		set_num(v.bad, sizeof v.bad, qf);
+		if (c->lookback & (1u << CAT_QUIC))
+			snprintf(v.since, sizeof v.since, "in the minute before %s, with nothing tried since,", c->t0s);
+		set_num(v.ok, sizeof v.ok, which == C_QUIC_BLOCKED ? ts - tf : qs - qf);
+		if (tcp_ok)
+			snprintf(v.also, sizeof v.also, "%s", which == C_QUIC_EDGE ? ", its TLS over TCP works (browsers fall back)" : " while TLS over TCP works");
+		hit = 1;
+		break;
+	}
+	case C_QUIC_CLOSE: {
+		const struct finding *f = first_of(g, K_QUIC_CLOSE, r->origins);
+		if (!f)
+			return;
+		frames_of(g, K_QUIC_CLOSE, r->origins, v.frames, sizeof v.frames);
+		json_t *al = json_object_get(f->detail, "alert"), *an = json_object_get(f->detail, "alert_name");
+		json_t *en = json_object_get(f->detail, "error_name");
+		if (al)
+			snprintf(v.what, sizeof v.what, "TLS alert %s (%lld)", json_string_value(an) ? json_string_value(an) : "?",
+			         (long long)json_integer_value(al));
+		else
+			snprintf(v.what, sizeof v.what, "error %s", json_string_value(en) ? json_string_value(en) : "(application)");
+		snprintf(v.also, sizeof v.also, "%s", al ? ", as it would end a TLS handshake over TCP" : "");
+		hit = 1;
+		break;
+	}
 	case C_SOME_NAMES:
 		if (!c->fail_name || !c->other_names_ok || c->fail_name_ok_clients)
 			return;
@@ -771,6 +837,42 @@ static void count_window(const struct gview *g, struct ctx *c)
 	}
 }
 
+/* Nothing else was tried in the window (a client that tries one service
+ * after the other, the last one tried): each other destination's last
+ * outcome in the LOOKBACK_US before the onset. Failures there, with
+ * nothing tried since, mean they were still failing; successes there say
+ * nothing about the path after the onset, so they are not counted as
+ * "others work" (the window then has no control, as before). */
+#define LOOKBACK_US 60000000ull
+
+static void lookback(const struct gview *g, struct ctx *c)
+{
+	size_t ng = findings_groups();
+	u8 *seen = xcalloc(ng + 1, 1);
+	for (int k = 0; k < CAT_N; k++) {
+		u32 groups = 0, failed = 0;
+		if (c->os[k])
+			continue;
+		memset(seen, 0, ng + 1);
+		for (u32 p = pos_of(k, c->t0, 0); p-- > 0;) {
+			const struct exch_rec *x = findings_exchange_at(xcat[k][p]);
+			if (x->ts_us + LOOKBACK_US < c->t0)
+				break;
+			if ((int)x->group == g->gi || x->group >= ng || seen[x->group])
+				continue;
+			seen[x->group] = 1;
+			groups++;
+			failed += x->failed;
+		}
+		if (groups && failed * 2 > groups) {
+			c->os[k] = groups;
+			c->of[k] = failed;
+			c->lookback |= (u8)(1u << k);
+		}
+	}
+	free(seen);
+}
+
 static void window_of(const struct gview *g, const struct verdict *v, struct ctx *c)
 {
 	u64 last_fail = 0;
@@ -793,6 +895,7 @@ static void window_of(const struct gview *g, const struct verdict *v, struct ctx
 			c->t1 = MAX(v->recovery_us - 1, t1);
 		count_window(g, c);
 	}
+	lookback(g, c);
 }
 
 /* ---- attack checks ---- */
@@ -970,7 +1073,8 @@ static void fill(struct gview *g, struct verdict *v)
 
 	int majority = 0;
 	for (int k = 0; k < CAT_N; k++)
-		if (g->seen[k] && g->failed[k] * 2 > g->seen[k])
+		if (g->seen[k] && g->failed[k] * 2 > g->seen[k] &&
+		    !(k == CAT_QUIC && g->seen[CAT_TLS] > g->failed[CAT_TLS] * 2)) /* falls back to TCP: slowed, not down */
 			majority = 1;
 	if (!nfail && !sum(g->failed)) {
 		v->status = sum(g->seen) || g->nfind ? ST_HEALTHY : ST_UNSEEN;

@@ -38,9 +38,12 @@ static const struct kind_tok kinds[K_N] = {
 	{ K_SNI_FILTERED, CAT_TLS, "sni_filtered" },
 	{ K_DNS_REFLECTION, CAT_DNS, "dns_reflection" },
 	{ K_SCAN, CAT_TCP, "scan" },
+	{ K_QUIC_TIMEOUT, CAT_QUIC, "quic_timeout" },
+	{ K_QUIC_CLOSE, CAT_QUIC, "quic_close" },
+	{ K_QUIC_VERSION, CAT_QUIC, "quic_version" },
 };
 
-static const char *cat_names[CAT_N] = { "dns", "tcp", "tls", "http" };
+static const char *cat_names[CAT_N] = { "dns", "tcp", "tls", "http", "quic" };
 static const char *origin_names[O_N] = { "unknown", "server", "resolver", "local", "on-path" };
 
 const char *kind_name(int kind)

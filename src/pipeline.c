@@ -10,6 +10,7 @@
 #include "panne/http.h"
 #include "panne/opts.h"
 #include "panne/pipeline.h"
+#include "panne/quic.h"
 #include "panne/tcp.h"
 #include "panne/tls.h"
 #include "panne/twins.h"
@@ -37,6 +38,9 @@ static void on_flow_end(void *user, struct flow *f, int why)
 		break;
 	case APP_DNS:
 		dns_flow_end(f);
+		break;
+	case APP_QUIC:
+		quic_flow_end(f, file_last_us);
 		break;
 	default:
 		break;
@@ -66,7 +70,7 @@ int pipeline_init(char *err, size_t errlen)
 	dns_init();
 	tcp_init();
 	http_init();
-	if (tls_init(g_opts.ca_file, err, errlen) < 0)
+	if (tls_init(g_opts.ca_file, err, errlen) < 0 || quic_init(err, errlen) < 0)
 		return -1;
 	ft = flow_table_new(g_opts.flow_cap, g_opts.flow_idle_us, on_flow_end, NULL);
 	file_last_us = next_expire_us = 0;
@@ -107,8 +111,10 @@ static void classify(struct flow *f, int dir, const struct packet *pk)
 			f->app = APP_HTTP;
 		else
 			f->app = APP_OTHER;
+	} else if (pk->proto == IPPROTO_UDP_ && dir == DIR_C2S && quic_detect(pk->pl, pk->pl_len, pk->dport)) {
+		f->app = APP_QUIC;
 	} else {
-		f->app = APP_OTHER; /* UDP, or a server that speaks first */
+		f->app = APP_OTHER; /* other UDP, or a server that speaks first */
 	}
 	if (f->app == APP_OTHER)
 		f->app_done = 1;
@@ -197,6 +203,9 @@ void pipeline_packet(void *user, const struct cap_pkt *cp)
 	case APP_HTTP:
 		http_feed(f, dir, &pk);
 		break;
+	case APP_QUIC:
+		quic_feed(f, dir, &pk);
+		break;
 	default:
 		break;
 	}
@@ -240,6 +249,7 @@ void pipeline_reset(void)
 	dns_reset();
 	tcp_reset();
 	tls_reset();
+	quic_reset();
 	http_reset();
 	twins_reset();
 	hops_reset();

@@ -10,6 +10,7 @@
 #include "panne/findings.h"
 #include "panne/http.h"
 #include "panne/opts.h"
+#include "panne/quic.h"
 #include "panne/report.h"
 #include "panne/services.h"
 #include "panne/tls.h"
@@ -95,6 +96,39 @@ json_t *report_verdict_json(const struct verdict *v)
 	return o;
 }
 
+
+/* counters.quic (OUTPUT.md): long-header packets by type and version, the
+ * hellos read from the Initials, CONNECTION_CLOSE frames. */
+static json_t *quic_counters_json(void)
+{
+	const struct quic_stats *qs = quic_stats();
+	json_t *versions = json_object(), *names = json_object(), *alpns = json_object();
+	for (u8 i = 0; i < qs->n_names; i++)
+		json_object_set_new(names, names_get(qs->names[i].name_id), json_integer((json_int_t)qs->names[i].n));
+	for (u8 i = 0; i < qs->n_alpns; i++)
+		json_object_set_new(alpns, qs->alpns[i].alpn, json_integer((json_int_t)qs->alpns[i].n));
+	for (u8 i = 0; i < qs->n_versions; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "0x%08x", qs->versions[i].version);
+		json_object_set_new(versions, k, json_integer((json_int_t)qs->versions[i].n));
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:I}",
+	                 "client_initials", (json_int_t)qs->client_initials,
+	                 "server_initials", (json_int_t)qs->server_initials,
+	                 "handshakes", (json_int_t)qs->handshakes,
+	                 "retries", (json_int_t)qs->retries,
+	                 "version_negotiations", (json_int_t)qs->version_negotiations,
+	                 "connection_closes", (json_int_t)qs->connection_closes,
+	                 "server_names", (json_int_t)qs->server_names, "versions", versions,
+	                 "client_hellos", (json_int_t)qs->client_hellos,
+	                 "server_hellos", (json_int_t)qs->server_hellos,
+	                 "connections", (json_int_t)qs->connections, "names", names, "alpns", alpns,
+	                 "zero_rtt", (json_int_t)qs->zero_rtt,
+	                 "opened", (json_int_t)qs->opened,
+	                 "open_failed", (json_int_t)qs->open_failed,
+	                 "reassembly_full", (json_int_t)qs->reasm_full);
+}
+
 json_t *report_summary_json(const struct report_input *in)
 {
 	json_t *o = json_object(), *files = json_array(), *errs = json_array();
@@ -164,7 +198,7 @@ json_t *report_summary_json(const struct report_input *in)
 		snprintf(k, sizeof k, "%d", c);
 		json_object_set_new(codes, k, json_integer((json_int_t)hs->by_code[c]));
 	}
-	json_object_set_new(o, "counters",
+	json_t *counters =
 	                    json_pack("{s:{s:I,s:I,s:I},s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:o,s:o},s:{s:I,s:o}}",
 	                              "frames", "ipv6", (json_int_t)st->ipv6_frames, "vlan",
 	                              (json_int_t)st->vlan_frames, "inner_ip", (json_int_t)st->inner_ip_frames,
@@ -178,7 +212,9 @@ json_t *report_summary_json(const struct report_input *in)
 	                              "server_hellos", (json_int_t)ts->server_hellos, "server_names",
 	                              (json_int_t)ts->server_names, "certificates",
 	                              (json_int_t)ts->certificates, "versions", versions, "alerts", alerts, "http",
-	                              "responses", (json_int_t)hs->responses, "codes", codes));
+	                              "responses", (json_int_t)hs->responses, "codes", codes);
+	json_object_set_new(counters, "quic", quic_counters_json());
+	json_object_set_new(o, "counters", counters);
 	return o;
 }
 

@@ -93,6 +93,7 @@ struct tls_state {
 	u8 c13_recs;           /* TLS 1.3: client application_data records after the
 	                          server's flight (its Finished comes first) */
 	u8 c13_first_small;    /* ... the first of which had the size of an encrypted alert */
+	u8 not_tls;            /* a hello from another transport (QUIC): not in tstats */
 	u16 client_version;    /* ClientHello.legacy_version */
 	u16 offered_version;   /* highest the client offered (supported_versions) */
 	u16 version;           /* negotiated: ServerHello, or its supported_versions */
@@ -268,7 +269,7 @@ static void alpn_first(struct cur *e, char *out, size_t outsz)
 }
 
 /* The host_name of a server_name extension body (RFC 6066 section 3). */
-static void sni_take(struct flow *f, struct cur *e)
+static void sni_take(struct flow *f, const struct tls_state *t, struct cur *e)
 {
 	u16 ll;
 	struct cur lst;
@@ -285,7 +286,7 @@ static void sni_take(struct flow *f, struct cur *e)
 		char sni[NAME_MAX_LEN + 1];
 		str_escape(name, nl, sni, sizeof sni);
 		f->name_id = names_intern(sni);
-		if (f->name_id && sni_seen && !(sni_seen[f->name_id >> 3] & (1u << (f->name_id & 7)))) {
+		if (f->name_id && sni_seen && !t->not_tls && !(sni_seen[f->name_id >> 3] & (1u << (f->name_id & 7)))) {
 			sni_seen[f->name_id >> 3] |= (u8)(1u << (f->name_id & 7));
 			tstats.server_names++;
 		}
@@ -333,7 +334,7 @@ static void parse_client_hello(struct flow *f, struct tls_state *t, struct cur *
 	struct cur e;
 	while (ext_next(&ext, &type, &e)) {
 		if (type == EXT_SERVER_NAME && !f->name_id) {
-			sni_take(f, &e);
+			sni_take(f, t, &e);
 		} else if (type == EXT_ALPN) {
 			alpn_first(&e, t->alpn_offer, sizeof t->alpn_offer);
 		} else if (type == EXT_SUPPORTED_VERSIONS) {
@@ -385,6 +386,36 @@ static int parse_server_hello(struct tls_state *t, struct cur *c)
 		return 1;
 	memcpy(t->alpn_sel, alpn, sizeof alpn);
 	return 0;
+}
+
+/* The hello parsers above over a whole message from another transport;
+ * the contract is in tls.h. */
+int tls_parse_hello(struct flow *f, const u8 *p, size_t n, struct tls_hello *h)
+{
+	struct tls_state t;
+	struct cur c, body;
+	u8 ht;
+	u32 len;
+
+	memset(h, 0, sizeof *h);
+	cur_init(&c, p, n);
+	if (cur_u8(&c, &ht) < 0 || cur_be24(&c, &len) < 0 || cur_sub(&c, len, &body) < 0)
+		return 0;
+	memset(&t, 0, sizeof t);
+	t.not_tls = 1;
+	if (ht == HT_CLIENT_HELLO) {
+		parse_client_hello(f, &t, &body);
+		h->legacy_version = t.client_version;
+		h->version = t.offered_version;
+		memcpy(h->alpn, t.alpn_offer, sizeof h->alpn);
+	} else if (ht == HT_SERVER_HELLO) {
+		h->hrr = (u8)parse_server_hello(&t, &body);
+		h->version = t.version;
+		memcpy(h->alpn, t.alpn_sel, sizeof h->alpn);
+	} else {
+		return -1;
+	}
+	return ht;
 }
 
 /* ---- certificates (RFC 5246 section 7.4.2) ---- */

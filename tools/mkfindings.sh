@@ -163,7 +163,7 @@ BEGIN {
 	head["next"] = "What to check next."
 	head["filter"] = "Wireshark display filter."
 	for (h in head) { ph[h] = head[h]; sub(/\.$/, "", ph[h]) }
-	catname["dns"] = "DNS"; catname["tcp"] = "TCP"; catname["tls"] = "TLS"; catname["http"] = "HTTP"
+	catname["dns"] = "DNS"; catname["tcp"] = "TCP"; catname["tls"] = "TLS"; catname["http"] = "HTTP"; catname["quic"] = "QUIC"
 }
 /^#/ { next }
 /^@/ {

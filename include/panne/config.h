@@ -71,5 +71,10 @@
 #define FLOOD_SINGLE_SHOT 0.9 /* ... or this share of them never retransmitted (one flooding source) */
 #define SCAN_MIN_PORTS 20     /* probes of this many ports from one source are a scan */
 #define SCAN_MIN_TARGETS 20   /* ... or of this many addresses no name of the capture led to */
+#define QUIC_DGRAM_CAP 64     /* datagrams read per QUIC connection and direction */
+#define QUIC_OPEN_CAP 16      /* Initial packets decrypted per QUIC connection and direction */
+#define QUIC_PKT_MAX 65536    /* a QUIC packet opened (the UDP payload limit) */
+#define QUIC_CRYPTO_MAX 16384 /* CRYPTO bytes reassembled per direction for its hello */
+#define QUIC_REASM_MAX 1024   /* QUIC hellos being reassembled at once (18 KiB each) */
 
 #endif

@@ -10,7 +10,7 @@
 
 struct flow;
 
-enum category { CAT_DNS = 0, CAT_TCP, CAT_TLS, CAT_HTTP, CAT_N };
+enum category { CAT_DNS = 0, CAT_TCP, CAT_TLS, CAT_HTTP, CAT_QUIC, CAT_N };
 
 enum kind {
 	K_NXDOMAIN = 0,
@@ -35,6 +35,9 @@ enum kind {
 	K_SNI_FILTERED,     /* handshake cut after the ClientHello, other names work on that server */
 	K_DNS_REFLECTION,   /* many large or fragmented answers to queries nobody here sent */
 	K_SCAN,             /* one source probing many ports or addresses */
+	K_QUIC_TIMEOUT,     /* QUIC client Initials never answered with a hello */
+	K_QUIC_CLOSE,       /* QUIC handshake closed with an error (CONNECTION_CLOSE) */
+	K_QUIC_VERSION,     /* QUIC Version Negotiation the client could not use */
 	K_N
 };
 
@@ -58,7 +61,7 @@ struct finding {
 };
 
 const char *kind_name(int kind);        /* "refused", "rst_injection"... */
-const char *category_name(int cat);     /* "dns", "tcp", "tls", "http" */
+const char *category_name(int cat);     /* "dns", "tcp", "tls", "http", "quic" */
 const char *origin_name(int origin);    /* "server", "on-path"... */
 /* Default category of a kind (icmp_unreachable: the flow's, set by caller). */
 int kind_category(int kind);

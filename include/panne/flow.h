@@ -25,7 +25,7 @@ enum tcp_state {
 #define FLOW_LABEL_MIXED 0x80000000u
 #define FLOW_LABEL_MASK 0x000fffffu
 
-enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER };
+enum flow_app { APP_NONE = 0, APP_DNS, APP_TLS, APP_HTTP, APP_OTHER, APP_QUIC };
 
 /* The profile of a side is made of its packets other than resets, so that
  * a reset can be scored against what its purported sender sent before. */

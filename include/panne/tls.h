@@ -37,6 +37,22 @@ struct tls_stats {
 };
 const struct tls_stats *tls_stats(void);
 
+/* A ClientHello's or ServerHello's fields, read by tls_parse_hello(). */
+struct tls_hello {
+	u16 legacy_version; /* ClientHello.legacy_version (0 for a ServerHello) */
+	u16 version;        /* ClientHello: highest offered; ServerHello: negotiated */
+	u8 hrr;             /* the ServerHello is a HelloRetryRequest */
+	char alpn[32];      /* first ALPN protocol offered, or the server's choice; escaped */
+};
+/* Reads the one handshake message (RFC 8446 section 4: type(1) length(3)
+ * body) at the start of p[n], a handshake byte string reassembled by
+ * another transport (QUIC CRYPTO frames), with the parser of TLS over TCP:
+ * a ClientHello names f from its SNI (names_intern(); not counted in
+ * tls_stats()). Returns the message type (1 or 2) with h filled, 0 when
+ * p[n] does not hold the whole message, -1 for another type. Reads only
+ * p[n]; keeps nothing. */
+int tls_parse_hello(struct flow *f, const u8 *p, size_t n, struct tls_hello *h);
+
 /* RFC 8446 section 6 alert description name, or NULL if unassigned. */
 const char *tls_alert_name(u8 desc);
 

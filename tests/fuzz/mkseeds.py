@@ -153,3 +153,43 @@ put("decode", "lldp", b"\x01" + ether(0x88cc, b"\x02\x07\x04" + b"\x00" * 6))
 put("decode", "gtpu-ext", b"\x01" + ether(0x0800, ip4(17, udp(5906, 2152, struct.pack("!BBHIHBB", 0x36, 0xff, len(in4) + 8, 0x760d3bb0, 1, 0, 0x85)
                                                           + b"\x01\x10\x00\x00" + in4))))
 put("decode", "gtpu", b"\x01" + ether(0x0800, ip4(17, udp(2152, 2152, struct.pack("!BBHI", 0x30, 0xff, len(in6), 7) + in6))))
+# QUIC: chunks [len:2][flags:1][bytes]; flags bit 0 from the server, bit 1
+# frames the target seals into an Initial itself, bit 2 version 2, bit 6
+# seven seconds later.
+def qchunk(data, server=False, flags=0):
+    return struct.pack("!HB", len(data), flags | (1 if server else 0)) + data
+
+
+def crypto(off, data):
+    return b"\x06" + qv(off) + qv(len(data)) + data
+
+
+def qhs(t, body):
+    return bytes([t]) + struct.pack("!I", len(body))[1:] + body
+
+
+def qext(t, body):
+    return struct.pack("!HH", t, len(body)) + body
+
+
+def qv(v):
+    return struct.pack("!H", 0x4000 | v) if v >= 64 else bytes([v])
+
+
+qexts = (qext(0, struct.pack("!HBH", 14, 0, 11) + b"example.com") + qext(16, b"\x00\x03\x02h3")
+         + qext(43, b"\x02\x03\x04"))
+qch = qhs(1, b"\x03\x03" + b"\x07" * 32 + b"\x00\x00\x02\x13\x01\x01\x00" + struct.pack("!H", len(qexts)) + qexts)
+qsh = qhs(2, b"\x03\x03" + b"\x09" * 32 + b"\x00\x13\x01\x00" + struct.pack("!H", 6) + qext(43, b"\x03\x04"))
+for v, tag in ((0, "v1"), (4, "v2")):
+    put("quic", "handshake-" + tag, qchunk(crypto(0, qch), False, 2 | v)
+        + qchunk(b"\x02\x00\x00\x00\x00" + crypto(0, qsh), True, 2 | v))
+    put("quic", "split-" + tag, qchunk(crypto(40, qch[40:]), False, 2 | v) + qchunk(crypto(0, qch[:40]), False, 2 | v))
+    put("quic", "alert-" + tag, qchunk(crypto(0, qch), False, 2 | v)
+        + qchunk(b"\x1c\x41\x78\x06\x05no h3", True, 2 | v))
+    put("quic", "timeout-" + tag, qchunk(crypto(0, qch), False, 2 | v) + qchunk(crypto(0, qch), False, 0x42 | v)
+        + qchunk(b"\x1c\x00\x00\x04idle", False, 0x42 | v))
+dcid = bytes.fromhex("8394c8f03e515708")
+vn = b"\xc5\x00\x00\x00\x00\x00\x08" + dcid + b"\xff\x00\x00\x1d\x1a\x2a\x3a\x4a"
+put("quic", "vn", qchunk(crypto(0, qch), False, 2) + qchunk(vn, True))
+retry = bytes.fromhex("ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba")
+put("quic", "retry", qchunk(crypto(0, qch), False, 2) + qchunk(retry, True) + qchunk(crypto(0, qch), False, 2))

@@ -98,6 +98,15 @@ def check(kind, detail, d, frame_no):
     if kind == "http_5xx":
         status = str(detail.get("status", "5"))
         return None if proto == "tcp" and re.search(rb"HTTP/1\.[01] " + status.encode(), pl) else "no 5xx status line"
+    if kind in ("quic_timeout", "quic_close", "quic_version"):
+        # A QUIC long header (RFC 9000 section 17.2): the client's Initial, the
+        # packet that carries the close, or a Version Negotiation (version 0).
+        if proto != "udp" or len(pl) < 7 or not pl[0] & 0x80:
+            return "not a QUIC long header"
+        version = struct.unpack("!I", pl[1:5])[0]
+        if kind == "quic_version":
+            return None if version == 0 else "not a Version Negotiation"
+        return None if version else "a Version Negotiation"
     return "unknown kind " + kind
 
 

@@ -333,7 +333,44 @@ EOZ
 	capture_stop multi-outage
 }
 
-ALL="healthy http_5xx refused servfail resolver_down gateway_reject uplink_drop dns_injection rst_injection syn_flood tls_intercept multi_outage"
+# h3 ADDR [gtlsserver options]: ngtcp2's HTTP/3 example server on ADDR, UDP 443.
+h3() {
+	a=$1; shift
+	inI sh -c "cd $T && exec gtlsserver -q $* $a 443 $K/srv.key $K/srv.pem >/dev/null 2>&1 &"
+	sleep 0.3
+}
+# get NAME [gtlsclient options]: one HTTP/3 request by ngtcp2's example client.
+get() {
+	n=$1; shift
+	inC timeout 4 gtlsclient -q --exit-on-all-streams-close "$@" "$n" 443 "https://$n/" >/dev/null 2>&1 || true
+}
+
+scenario_quic_healthy() {
+	zones_plain; unbound_start; nginx_start
+	h3 $SPOTIFY
+	h3 $DISCORD -V                                    # validates addresses: a Retry first
+	h3 $YOUTUBE --groups=-GROUP-ALL:+GROUP-SECP384R1  # no group in common with the client
+	capture_start
+	get open.spotify.com
+	get discord.com
+	get www.youtube.com --groups=-GROUP-ALL:+GROUP-X25519
+	fetch https://www.youtube.com/
+	capture_stop quic-healthy
+}
+
+scenario_quic_blocked() {
+	zones_plain; unbound_start; nginx_start
+	h3 $SPOTIFY; h3 $NETFLIX
+	inG iptables -A FORWARD -p udp --dport 443 -j DROP
+	capture_start
+	get open.spotify.com
+	get www.netflix.com
+	fetch https://open.spotify.com/   # what a browser does next: TCP and TLS
+	fetch https://www.netflix.com/
+	capture_stop quic-blocked
+}
+
+ALL="healthy http_5xx refused servfail resolver_down gateway_reject uplink_drop dns_injection rst_injection syn_flood tls_intercept multi_outage quic_healthy quic_blocked"
 mkdir -p "$OUT"
 certs
 for s in ${*:-$ALL}; do

@@ -281,6 +281,67 @@ static void attack_checks_are_counted_and_said(void **s)
 	json_decref(all);
 }
 
+static void quic_silent_everywhere_while_tls_works_is_a_local_udp_block(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_QUIC, "www.youtube.com", "198.51.100.40", 2, 2);
+	emit(K_QUIC_TIMEOUT, "www.youtube.com", "198.51.100.40", O_UNKNOWN, 5);
+	emit(K_QUIC_TIMEOUT, "www.youtube.com", "198.51.100.40", O_UNKNOWN, 6);
+	exchanges(CAT_TLS, "www.youtube.com", "198.51.100.40", 3, 0);
+	exchanges(CAT_QUIC, "open.spotify.com", "198.51.100.10", 1, 1);
+	emit(K_QUIC_TIMEOUT, "open.spotify.com", "198.51.100.10", O_UNKNOWN, 7);
+	exchanges(CAT_TLS, "open.spotify.com", "198.51.100.10", 2, 0);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *yt = find_v(v, n, "youtube");
+	assert_non_null(yt);
+	assert_int_equal(yt->status, ST_DEGRADED); /* browsers fall back to TCP: slowed, not down */
+	assert_int_equal(yt->attribution, AT_LOCAL);
+	assert_non_null(strstr(json_string_value(json_array_get(yt->reasons, 0)), "UDP 443 is blocked"));
+	diagnose_free(v, n);
+}
+
+static void quic_silent_for_one_service_while_quic_elsewhere_works_is_its_edge(void **s)
+{
+	size_t n;
+	(void)s;
+	exchanges(CAT_QUIC, "www.youtube.com", "198.51.100.40", 2, 2);
+	emit(K_QUIC_TIMEOUT, "www.youtube.com", "198.51.100.40", O_UNKNOWN, 5);
+	exchanges(CAT_TLS, "www.youtube.com", "198.51.100.40", 1, 0);
+	exchanges(CAT_QUIC, "open.spotify.com", "198.51.100.10", 4, 0);
+	exchanges(CAT_QUIC, "www.netflix.com", "198.51.100.20", 3, 0);
+	struct verdict *v = diagnose_run(&n);
+	const struct verdict *yt = find_v(v, n, "youtube");
+	assert_int_equal(yt->status, ST_DEGRADED);
+	assert_int_equal(yt->attribution, AT_UPSTREAM);
+	assert_non_null(strstr(json_string_value(json_array_get(yt->reasons, 0)), "QUIC edge"));
+	/* Without TLS over TCP to fall back to, QUIC failing is failing. */
+	diagnose_free(v, n);
+	findings_reset();
+	exchanges(CAT_QUIC, "www.youtube.com", "198.51.100.40", 2, 2);
+	emit(K_QUIC_TIMEOUT, "www.youtube.com", "198.51.100.40", O_UNKNOWN, 5);
+	exchanges(CAT_QUIC, "open.spotify.com", "198.51.100.10", 4, 0);
+	v = diagnose_run(&n);
+	assert_int_equal(find_v(v, n, "youtube")->status, ST_FAILING);
+	diagnose_free(v, n);
+}
+
+static void quic_close_with_a_server_alert_is_upstream(void **s)
+{
+	(void)s;
+	struct finding f;
+	exchanges(CAT_QUIC, "www.youtube.com", "198.51.100.40", 1, 1);
+	finding_init(&f, K_QUIC_CLOSE, NULL, T0, 0, 9);
+	finding_set_name(&f, "www.youtube.com");
+	addr_parse("198.51.100.40", &f.srv);
+	f.origin = O_SERVER;
+	json_object_set_new(f.detail, "alert", json_integer(40));
+	json_object_set_new(f.detail, "alert_name", json_string("handshake_failure"));
+	findings_emit(&f);
+	exchanges(CAT_QUIC, "open.spotify.com", "198.51.100.10", 2, 0);
+	assert_int_equal(attribution_of("youtube"), AT_UPSTREAM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +352,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reset_from_near_the_client_is_local, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(services_failing_together_on_one_server_share_an_upstream, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(named_but_absent_service_is_unseen, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(quic_silent_everywhere_while_tls_works_is_a_local_udp_block, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(quic_silent_for_one_service_while_quic_elsewhere_works_is_its_edge, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(quic_close_with_a_server_alert_is_upstream, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(one_directional_capture_lowers_confidence, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(uplink_cut_mid_capture_is_local, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(recovery_is_the_first_success_after_the_last_failure, t_setup, t_teardown),
