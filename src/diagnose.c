@@ -271,7 +271,7 @@ static const struct rule {
 	{ "same-window-all-fail", C_SILENT_ALL, -1, ANY_ORIGIN, AT_LOCAL, 2.5,
 	  "{what} (frames {frames}), and {since} {bad} of {seen} {cat} exchanges with other destinations failed too{dns}: the common path (resolver, gateway, uplink) is at fault, whatever worked before" },
 	{ "same-window-others-ok", C_SILENT_ONLY, -1, ANY_ORIGIN, AT_UPSTREAM, 2.0,
-	  "{what} (frames {frames}) only for this service: from {onset} on, {ok} of {seen} {cat} exchanges with other destinations succeeded" },
+	  "{what} (frames {frames}) only for this service: {since} {ok} of {seen} {cat} exchanges with other destinations succeeded" },
 	{ "no-control", C_SILENT_ALONE, -1, ANY_ORIGIN, AT_UNKNOWN, 1.0,
 	  "{what} (frames {frames}); no other destination was reached from {onset} on to compare with" },
 	{ "nxdomain-lan", C_NXDOMAIN_LAN, K_NXDOMAIN, ANY_ORIGIN, AT_LOCAL, 1.5,
@@ -290,7 +290,7 @@ static const struct rule {
 	{ "quic-common", C_QUIC_COMMON, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_LOCAL, 2.0,
 	  "QUIC handshakes never got the server's hello (frames {frames}), and {since} {bad} of {seen} QUIC handshakes with other destinations failed too: the common path drops UDP 443" },
 	{ "quic-edge", C_QUIC_EDGE, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_UPSTREAM, 2.5,
-	  "QUIC handshakes to this service never got its hello (frames {frames}) while {ok} of {seen} QUIC handshakes with other destinations completed at the same time: the service's QUIC edge fails{also}" },
+	  "QUIC handshakes to this service never got its hello (frames {frames}) while {ok} of {seen} QUIC handshakes with other destinations completed {since}: the service's QUIC edge fails{also}" },
 	{ "quic-alone", C_QUIC_ALONE, K_QUIC_TIMEOUT, ANY_ORIGIN, AT_UNKNOWN, 1.0,
 	  "QUIC handshakes never got the server's hello (frames {frames}){also}; no other QUIC destination at the same time tells a block of UDP 443 from the service's QUIC edge" },
 	{ "quic-close-alert", C_QUIC_CLOSE, K_QUIC_CLOSE, OR(O_SERVER), AT_UPSTREAM, 1.5,
@@ -495,7 +495,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 			set_num(v.seen, sizeof v.seen, os);
 			set_num(v.bad, sizeof v.bad, of);
 			if (c->lookback & (1u << k))
-				snprintf(v.since, sizeof v.since, "in the minute before %s, with nothing tried since,", c->t0s);
+				snprintf(v.since, sizeof v.since, "just before %s (nothing tried since)", c->t0s);
 			set_num(v.ok, sizeof v.ok, os - of);
 			double ww = w;
 			if (which == C_SILENT_ALL && k != CAT_DNS && c->os[CAT_DNS] && c->of[CAT_DNS] * 2 > c->os[CAT_DNS]) {
@@ -546,7 +546,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 		set_num(v.seen, sizeof v.seen, qs);
 		set_num(v.bad, sizeof v.bad, qf);
 		if (c->lookback & (1u << CAT_QUIC))
-			snprintf(v.since, sizeof v.since, "in the minute before %s, with nothing tried since,", c->t0s);
+			snprintf(v.since, sizeof v.since, "just before %s (nothing tried since)", c->t0s);
 		set_num(v.ok, sizeof v.ok, which == C_QUIC_BLOCKED ? ts - tf : qs - qf);
 		if (tcp_ok)
 			snprintf(v.also, sizeof v.also, "%s", which == C_QUIC_EDGE ? ", its TLS over TCP works (browsers fall back)" : " while TLS over TCP works");
@@ -839,10 +839,10 @@ static void count_window(const struct gview *g, struct ctx *c)
 
 /* Nothing else was tried in the window (a client that tries one service
  * after the other, the last one tried): each other destination's last
- * outcome in the LOOKBACK_US before the onset. Failures there, with
- * nothing tried since, mean they were still failing; successes there say
- * nothing about the path after the onset, so they are not counted as
- * "others work" (the window then has no control, as before). */
+ * outcome before the onset. Failures in the LOOKBACK_US before it, with
+ * nothing tried since, mean they were still failing; successes count as
+ * "others work" only within WINDOW_SLACK_US of the onset: an older success
+ * says nothing about the path after it (the uplink that died). */
 #define LOOKBACK_US 60000000ull
 
 static void lookback(const struct gview *g, struct ctx *c)
@@ -850,7 +850,7 @@ static void lookback(const struct gview *g, struct ctx *c)
 	size_t ng = findings_groups();
 	u8 *seen = xcalloc(ng + 1, 1);
 	for (int k = 0; k < CAT_N; k++) {
-		u32 groups = 0, failed = 0;
+		u32 groups = 0, failed = 0, recent = 0, recent_failed = 0;
 		if (c->os[k])
 			continue;
 		memset(seen, 0, ng + 1);
@@ -863,12 +863,21 @@ static void lookback(const struct gview *g, struct ctx *c)
 			seen[x->group] = 1;
 			groups++;
 			failed += x->failed;
+			if (x->ts_us + WINDOW_SLACK_US >= c->t0) {
+				recent++;
+				recent_failed += x->failed;
+			}
 		}
 		if (groups && failed * 2 > groups) {
 			c->os[k] = groups;
 			c->of[k] = failed;
-			c->lookback |= (u8)(1u << k);
+		} else if (recent) {
+			c->os[k] = recent;
+			c->of[k] = recent_failed;
+		} else {
+			continue;
 		}
+		c->lookback |= (u8)(1u << k);
 	}
 	free(seen);
 }

@@ -1155,6 +1155,9 @@ static struct finding *make_refused(struct flow *f, const char *name)
 	}
 
 	finding_init(fd, forged ? K_RST_INJECTION : K_TCP_REFUSED, f, f->rst_us, f->file, f->rst_frame);
+	json_t *tun = json_object_get(fd->detail, "tunnel");
+	if (tun)
+		json_object_set(d, "tunnel", tun); /* finding_init's, for a flow inside a tunnel */
 	json_decref(fd->detail);
 	fd->detail = d;
 	for (u8 i = 0; i < f->syn_count && i < FLOW_SYN_FRAMES; i++)
@@ -1214,6 +1217,9 @@ static int judge_reset(struct flow *f, const char *name)
 
 	struct finding fd;
 	finding_init(&fd, forged ? K_RST_INJECTION : K_RST, f, f->rst_us, f->file, f->rst_frame);
+	json_t *tun = json_object_get(fd.detail, "tunnel");
+	if (tun)
+		json_object_set(d, "tunnel", tun); /* finding_init's, for a flow inside a tunnel */
 	json_decref(fd.detail);
 	fd.detail = d;
 	if (f->syn_frame)
