@@ -291,9 +291,11 @@ def score_capture(sc, panne, d, key, frames_cache):
             continue
         status, attr = v.get("status"), v.get("attribution")
         forbid_attr = k.get("forbid_attribution", [])
-        ok_status = sc.check(cap, "status", status in k["status"], "%s: status %s, key allows %s (attribution %s)" %
+        ok_status = sc.check(cap, "status %s where the key allows %s" % (status, "/".join(k["status"])),
+                             status in k["status"], "%s: status %s, key allows %s (attribution %s)" %
                              (s, status, "/".join(k["status"]), attr))
-        ok_attr = sc.check(cap, "attribution", attr in k["attribution"] and attr not in forbid_attr,
+        ok_attr = sc.check(cap, "attribution %s where the key allows %s" % (attr, "/".join(k["attribution"])),
+                           attr in k["attribution"] and attr not in forbid_attr,
                            "%s: attribution %s, key allows %s%s (status %s)" %
                            (s, attr, "/".join(k["attribution"]),
                             ", forbids " + "/".join(forbid_attr) if forbid_attr else "", status))
@@ -309,29 +311,37 @@ def score_capture(sc, panne, d, key, frames_cache):
             if field in k:
                 t = when(v.get(field))
                 win = k[field]
-                sc.check(cap, field, t is not None and win["from"] <= t <= win["to"],
+                sc.check(cap, field + (" absent" if t is None else " outside the window"),
+                         t is not None and win["from"] <= t <= win["to"],
                          "%s: %s %s, key: between %s and %s" % (s, field, v.get(field, "absent"),
                                                                 stamp(win["from"]), stamp(win["to"])))
         if "clients" in k:
+            # Each expected client is a host: the list of its addresses. An
+            # affected one must have an address among the affected and none
+            # among the unaffected; an unaffected one the other way round.
             vc = v.get("clients")
-            got = {side: [norm(a) for a in vc.get(side, [])] for side in ("affected", "unaffected")} \
-                if isinstance(vc, dict) else None
-            want = {side: [norm(a) for a in k["clients"][side]] for side in ("affected", "unaffected")}
-            ok = got is not None and all(a in got[side] and a not in got[other]
-                                         for side, other in (("affected", "unaffected"), ("unaffected", "affected"))
-                                         for a in want[side])
-            sc.check(cap, "clients", ok, "%s: clients %s, key: affected %s, unaffected %s" %
-                     (s, "absent" if got is None else got, want["affected"], want["unaffected"]))
+            got = {side: {norm(a) for a in vc.get(side, []) if isinstance(a, str)}
+                   for side in ("affected", "unaffected")} if isinstance(vc, dict) else None
+            ok = got is not None
+            for side, other in (("affected", "unaffected"), ("unaffected", "affected")):
+                for host in k["clients"][side]:
+                    host = {norm(a) for a in ([host] if isinstance(host, str) else host)}
+                    ok = ok and bool(host & got[side]) and not host & got[other]
+            sc.check(cap, "clients absent" if got is None else "clients wrong", ok, "%s: clients %s, key: affected %s, unaffected %s" %
+                     (s, "absent" if got is None else {x: sorted(y) for x, y in got.items()},
+                      k["clients"]["affected"], k["clients"]["unaffected"]))
         if "names" in k:
             vn = v.get("names")
             table = {n.get("name"): n for n in vn if isinstance(n, dict)} if isinstance(vn, list) else None
             for n in k["names"].get("failed", []):
-                sc.check(cap, "names", table is not None and table.get(n, {}).get("failed", 0) > 0,
+                sc.check(cap, "names absent" if table is None else "names wrong",
+                         table is not None and table.get(n, {}).get("failed", 0) > 0,
                          "%s: names: %s should have failed exchanges (%s)" %
                          (s, n, "names absent" if table is None else table.get(n, "not listed")))
             for n in k["names"].get("ok", []):
                 e = (table or {}).get(n, {})
-                sc.check(cap, "names", table is not None and e.get("seen", 0) > 0 and e.get("failed", 1) == 0,
+                sc.check(cap, "names absent" if table is None else "names wrong",
+                         table is not None and e.get("seen", 0) > 0 and e.get("failed", 1) == 0,
                          "%s: names: %s should be seen with no failure (%s)" %
                          (s, n, "names absent" if table is None else e or "not listed"))
         if k["status"] == ["healthy"]:
@@ -339,7 +349,7 @@ def score_capture(sc, panne, d, key, frames_cache):
             wrong = [f for f in finds if f.get("service") == s and f.get("kind") not in allow]
             for f in wrong:
                 alarm("%s: finding %s (frame %s)" % (s, f.get("kind"), f.get("frame")), f)
-            sc.check(cap, "finding on a healthy service", not wrong, "%s: %d findings where the key says healthy: %s" %
+            sc.check(cap, "findings on a healthy service: " + ",".join(sorted({f.get("kind") for f in wrong})), not wrong, "%s: %d findings where the key says healthy: %s" %
                      (s, len(wrong), summarize(wrong)))
 
     for need in key.get("findings", []):
@@ -360,7 +370,8 @@ def score_capture(sc, panne, d, key, frames_cache):
             ev = set(f.get("evidence") or []) | {f.get("frame")}
             if ev & want:
                 hit.append(f)
-        sc.check(cap, "finding missing: " + "/".join(need["kind"]), bool(hit),
+        sc.check(cap, "finding missing: %s (%s)" % ("/".join(need["kind"]), "none of that kind and service" if not cands
+                                                     else "not citing the frame"), bool(hit),
                  "no %s finding for %s citing %s (%s); %d of that kind and service%s" %
                  ("/".join(need["kind"]), need.get("service") or "any service",
                   "a frame of %s" % describe(pred, want) if pred else "any frame", need.get("why", ""),
@@ -370,7 +381,7 @@ def score_capture(sc, panne, d, key, frames_cache):
     for f in bad_f:
         alarm("finding %s for %s (frame %s), a kind the key forbids" % (f.get("kind"), f.get("service"), f.get("frame")), f)
     if forbidden_kinds:
-        sc.check(cap, "forbidden finding", not bad_f, "%d findings of kinds the key forbids: %s" %
+        sc.check(cap, "forbidden kinds reported: " + ",".join(sorted({f.get("kind") for f in bad_f})), not bad_f, "%d findings of kinds the key forbids: %s" %
                  (len(bad_f), summarize(bad_f)))
 
     ac = summary[-1].get("attack_checks")
@@ -381,7 +392,7 @@ def score_capture(sc, panne, d, key, frames_cache):
             txt = ">= %s" % want.get("min", 0)
         else:
             ok, txt = got == want, "%s" % want
-        sc.check(cap, "attack_checks", ok, "summary attack_checks.%s %s, key: %s" %
+        sc.check(cap, "attack_checks absent" if got is None else "attack_checks wrong", ok, "summary attack_checks.%s %s, key: %s" %
                  (field, "absent" if got is None else got, txt))
 
 
