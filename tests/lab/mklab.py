@@ -378,8 +378,8 @@ http {
         for ns, dev, suffix in where:
             path = os.path.join(self.T, name + suffix + ".pcap")
             err = os.path.join(self.T, "tcpdump%s.err" % suffix)
-            p = subprocess.Popen(["ip", "netns", "exec", self.ns[ns], "tcpdump", "-Z", "root", "-i", dev, "-s",
-                                  "262144", "-U", "-w", path], stdout=subprocess.DEVNULL, stderr=open(err, "w"))
+            p = subprocess.Popen(["ip", "netns", "exec", self.ns[ns], "tcpdump", "-Z", "root", "--immediate-mode", "-i", dev,
+                                  "-s", "262144", "-U", "-w", path], stdout=subprocess.DEVNULL, stderr=open(err, "w"))
             self.caps.append((p, path, name + suffix + ".pcap"))
             for _ in range(50):
                 time.sleep(0.05)
@@ -388,9 +388,12 @@ http {
         time.sleep(0.3)
 
     def capture_stop(self):
-        time.sleep(0.8)
+        time.sleep(1.0)
         files = []
         for p, path, base in self.caps:
+            if os.environ.get("LABDEBUG"):
+                print("capture %s: %s" % (base, "running" if p.poll() is None else "ended %s" % p.returncode),
+                      file=sys.stderr)
             p.send_signal(signal.SIGTERM)
             p.wait()
             shutil.copy(path, os.path.join(OUT, base))
@@ -400,8 +403,11 @@ http {
 
     # --- clients
     def fetch(self, c, url, *extra, timeout=3):
-        self.sh(c, "curl", "-sS", "-o", "/dev/null", "--cacert", self.K + "/ca.pem", "--tls-max", "1.2",
+        r = self.sh(c, "curl", "-sS", "-o", "/dev/null", "--cacert", self.K + "/ca.pem", "--tls-max", "1.2",
                 "--connect-timeout", str(timeout), "-m", str(timeout + 3), *extra, url, check=False)
+        if os.environ.get("LABDEBUG"):
+            print("fetch %s %s: %d %s" % (c, url, r.returncode, r.stderr.decode(errors="replace").strip()),
+                  file=sys.stderr)
 
     def fetch_all(self, c, skip=()):
         for u in ("https://open.spotify.com/", "https://www.netflix.com/", "http://www.netflix.com/",
@@ -933,6 +939,7 @@ def sc_dns_injection(w, k):
     w.fetch("c2", "https://example.org/")
     w.fetch("c2", "https://www.youtube.com/")
     w.fetch("c1", "https://discord.com/")
+    w.fetch("c1", "https://www.youtube.com/")
     w.capture_stop()
     k.svc("netflix", ["failing", "degraded"], ["attack"], forbid_attribution=["local"])
     k.clients("netflix", ["c1", "c2"], [])
@@ -1018,6 +1025,8 @@ def sc_tls_intercept(w, k):
     w.fetch("c2", "https://www.netflix.com/")
     w.fetch("c2", "https://discord.com/")
     w.fetch("c2", "https://www.youtube.com/")
+    for u in ("https://www.netflix.com/", "https://discord.com/", "https://www.youtube.com/"):
+        w.fetch("c1", u)  # seen from c1's own interface too
     w.capture_stop()
     k.svc("spotify", ["failing", "degraded"], ["attack"], forbid_attribution=["upstream"])
     k.need("cert_untrusted", "spotify", "a box %d router(s) from the capture presents a certificate from "
