@@ -3,7 +3,7 @@
 # are missing (apt-get, as root), or say what to install otherwise.
 set -u
 build="make gcc pkg-config libpcap-dev libldns-dev libssl-dev libjansson-dev libpsl-dev"
-check="$build libcmocka-dev clang unbound nginx-light openssl ca-certificates curl tcpdump tshark iproute2 iptables mandoc python3 chromium tidy util-linux ngtcp2-client ngtcp2-server"
+check="$build libcmocka-dev clang unbound nginx-light openssl ca-certificates curl tcpdump tshark iproute2 iptables mandoc python3 chromium tidy util-linux ngtcp2-client ngtcp2-server nmap"
 case "${1:-build}" in
 build) want=$build ;;
 check) want=$check ;;
