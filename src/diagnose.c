@@ -117,6 +117,7 @@ struct ctx {
 	const struct gview *g;
 	u64 t0, t1;                 /* the failure window: onset .. recovery or end */
 	char t0s[TIME_STRLEN];      /* t0 in text */
+	u32 fs[2][CAT_N], ff[2][CAT_N]; /* other destinations' exchanges in the window, by the client's family (IPv4, IPv6) */
 	u8 lookback;                /* bit k: os/of[k] are other destinations' last outcomes before t0 */
 	u32 ws[CAT_N], wf[CAT_N];   /* the group's own exchanges in the window */
 	u32 os[CAT_N], of[CAT_N];   /* every other destination's, same window */
@@ -175,6 +176,7 @@ enum cond {
 	C_SILENT_ALL,      /* from the onset on, other destinations failed alike */
 	C_SILENT_ONLY,     /* ... other destinations worked at the same time */
 	C_SILENT_ALONE,    /* ... no other destination to compare with */
+	C_FAMILY_PATH,     /* the silence is one address family's, everyone's in it, the other works */
 	C_NXDOMAIN_LAN,    /* NXDOMAIN from a resolver on the local network */
 	C_NXDOMAIN,        /* NXDOMAIN from beyond it */
 	C_SOME_CLIENTS,    /* a failing name worked for other clients at the same time */
@@ -272,6 +274,8 @@ static const struct rule {
 	  "{what} (frames {frames}), and {since} {bad} of {seen} {cat} exchanges with other destinations failed too{dns}: the common path (resolver, gateway, uplink) is at fault, whatever worked before" },
 	{ "same-window-others-ok", C_SILENT_ONLY, -1, ANY_ORIGIN, AT_UPSTREAM, 2.0,
 	  "{what} (frames {frames}) only for this service: {since} {ok} of {seen} {cat} exchanges with other destinations succeeded" },
+	{ "family-path", C_FAMILY_PATH, -1, ANY_ORIGIN, AT_LOCAL, 3.0,
+	  "{what} over {fam} only (frames {frames}), and {since} {bad} of {seen} {fam} {cat} exchanges with other destinations failed too while {ok} over {fam2} worked: the local {fam} path (the router's {fam} uplink or route) is broken" },
 	{ "no-control", C_SILENT_ALONE, -1, ANY_ORIGIN, AT_UNKNOWN, 1.0,
 	  "{what} (frames {frames}); no other destination was reached from {onset} on to compare with" },
 	{ "nxdomain-lan", C_NXDOMAIN_LAN, K_NXDOMAIN, ANY_ORIGIN, AT_LOCAL, 1.5,
@@ -303,7 +307,7 @@ static const struct rule {
 
 /* A named value for the sentence templates. */
 struct vars {
-	char since[TIME_STRLEN + 64];
+	char since[TIME_STRLEN + 64], fam[8], fam2[8];
 	char n[16], s[4], s2[4], frames[96], name[NAME_MAX_LEN + 1], onset[TIME_STRLEN], what[96],
 	    cat[8], ok[16], seen[16], bad[16], gw[200], clients[16], okclients[16], dns[64], also[96];
 };
@@ -311,7 +315,7 @@ struct vars {
 static const char *var(const struct vars *v, const char *k, size_t kl)
 {
 #define V(f) if (kl == sizeof #f - 1 && memcmp(k, #f, kl) == 0) return v->f
-	V(since); V(n); V(s); V(s2); V(frames); V(name); V(onset); V(what); V(cat); V(ok); V(seen); V(bad);
+	V(since); V(fam); V(fam2); V(n); V(s); V(s2); V(frames); V(name); V(onset); V(what); V(cat); V(ok); V(seen); V(bad);
 	V(gw); V(clients); V(okclients); V(dns); V(also);
 #undef V
 	return "?";
@@ -378,6 +382,33 @@ static int resolver_local(const struct finding *f)
 }
 
 static void set_num(char *buf, size_t n, u32 v) { snprintf(buf, n, "%u", v); }
+
+/* The address family of g's findings of kind k when they are all one, else 0. */
+static int one_family(const struct gview *g, int k)
+{
+	int fam = 0;
+	for (u32 i = 0; i < g->nidx; i++) {
+		const struct finding *f = findings_get(g->idx[i]);
+		if (f->kind != k || !is_failure(f) || !f->srv.fam)
+			continue;
+		if (fam && fam != f->srv.fam)
+			return 0;
+		fam = f->srv.fam;
+	}
+	return fam;
+}
+
+/* 1 when silence of kind k in category cat is its family's on the local
+ * path: the same family fails for the others in the window, the other
+ * family works for them. */
+static int family_path(const struct gview *g, const struct ctx *c, int k, int cat, int *fam)
+{
+	*fam = one_family(g, k);
+	if (!*fam)
+		return 0;
+	int a = *fam == 6, b = !a;
+	return c->fs[a][cat] && c->ff[a][cat] * 2 > c->fs[a][cat] && c->fs[b][cat] > c->ff[b][cat] * 2;
+}
 
 /* Silence of kind silent[i] that no gateway twin explains: 1 when the
  * group has such findings, with frames and what in vars. */
@@ -489,7 +520,9 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 				continue;
 			int k = silent[i].cat;
 			u32 os = c->os[k], of = c->of[k];
-			int which = !os ? C_SILENT_ALONE : of * 2 > os ? C_SILENT_ALL : C_SILENT_ONLY;
+			int which = !os ? C_SILENT_ALONE : of * 2 > os ? C_SILENT_ALL : C_SILENT_ONLY, fam;
+			if (which == C_SILENT_ONLY && family_path(g, c, silent[i].kind, k, &fam))
+				continue; /* said by family-path */
 			if (which != r->cond)
 				continue;
 			set_num(v.seen, sizeof v.seen, os);
@@ -529,6 +562,25 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 		snprintf(v.s2, sizeof v.s2, "%s", c->fail_name_ok_clients == 1 ? "" : "s");
 		hit = 1;
 		break;
+	case C_FAMILY_PATH:
+		for (size_t i = 0; i < NSILENT; i++) {
+			int k = silent[i].cat, fam;
+			if (!silent_plain(g, i, &v) || !family_path(g, c, silent[i].kind, k, &fam))
+				continue;
+			int a = fam == 6;
+			if (c->os[k] && c->of[k] * 2 > c->os[k])
+				continue; /* everything fails alike: same-window-all-fail says it */
+			snprintf(v.fam, sizeof v.fam, "%s", a ? "IPv6" : "IPv4");
+			snprintf(v.fam2, sizeof v.fam2, "%s", a ? "IPv4" : "IPv6");
+			set_num(v.seen, sizeof v.seen, c->fs[a][k]);
+			set_num(v.bad, sizeof v.bad, c->ff[a][k]);
+			set_num(v.ok, sizeof v.ok, c->fs[!a][k] - c->ff[!a][k]);
+			expand(r->say, &v, buf, sizeof buf);
+			t->w[r->at] += w;
+			t->nrules[r->at]++;
+			json_array_append_new(t->reasons, json_string(buf));
+		}
+		return;
 	case C_QUIC_BLOCKED:
 	case C_QUIC_COMMON:
 	case C_QUIC_EDGE:
@@ -828,6 +880,19 @@ static void count_window(const struct gview *g, struct ctx *c)
 		c->ws[x->cat]++;
 		c->wf[x->cat] += x->failed;
 	}
+	memset(c->fs, 0, sizeof c->fs);
+	memset(c->ff, 0, sizeof c->ff);
+	for (int k = 0; k < CAT_N; k++) {
+		u32 a = pos_of(k, c->t0, 0), b = pos_of(k, c->t1, 1);
+		for (u32 p = a; p < b; p++) {
+			const struct exch_rec *x = findings_exchange_at(xcat[k][p]);
+			const struct addr *cl = findings_client(x->client);
+			if ((int)x->group == g->gi || !cl)
+				continue;
+			c->fs[cl->fam == 6][k]++;
+			c->ff[cl->fam == 6][k] += x->failed;
+		}
+	}
 	for (int k = 0; k < CAT_N; k++) {
 		u32 s, f;
 		window_all(k, c->t0, c->t1, &s, &f);
@@ -848,9 +913,10 @@ static void count_window(const struct gview *g, struct ctx *c)
 static void lookback(const struct gview *g, struct ctx *c)
 {
 	size_t ng = findings_groups();
-	u8 *seen = xcalloc(ng + 1, 1);
+	u8 *seen = xcalloc(ng + 1, 1);  /* bit 0: the group's last outcome taken; 1, 2: its IPv4, IPv6 */
 	for (int k = 0; k < CAT_N; k++) {
 		u32 groups = 0, failed = 0, recent = 0, recent_failed = 0;
+		u32 fs[2] = { 0 }, ff[2] = { 0 }, rfs[2] = { 0 }, rff[2] = { 0 };
 		if (c->os[k])
 			continue;
 		memset(seen, 0, ng + 1);
@@ -858,12 +924,25 @@ static void lookback(const struct gview *g, struct ctx *c)
 			const struct exch_rec *x = findings_exchange_at(xcat[k][p]);
 			if (x->ts_us + LOOKBACK_US < c->t0)
 				break;
-			if ((int)x->group == g->gi || x->group >= ng || seen[x->group])
+			if ((int)x->group == g->gi || x->group >= ng)
 				continue;
-			seen[x->group] = 1;
+			const struct addr *cl = findings_client(x->client);
+			int fb = cl && cl->fam == 6 ? 4 : 2, near = x->ts_us + WINDOW_SLACK_US >= c->t0;
+			if (!(seen[x->group] & fb)) { /* its last outcome in this family */
+				seen[x->group] |= (u8)fb;
+				fs[fb == 4]++;
+				ff[fb == 4] += x->failed;
+				if (near) {
+					rfs[fb == 4]++;
+					rff[fb == 4] += x->failed;
+				}
+			}
+			if (seen[x->group] & 1)
+				continue;
+			seen[x->group] |= 1;
 			groups++;
 			failed += x->failed;
-			if (x->ts_us + WINDOW_SLACK_US >= c->t0) {
+			if (near) {
 				recent++;
 				recent_failed += x->failed;
 			}
@@ -871,9 +950,13 @@ static void lookback(const struct gview *g, struct ctx *c)
 		if (groups && failed * 2 > groups) {
 			c->os[k] = groups;
 			c->of[k] = failed;
+			for (int f = 0; f < 2; f++)
+				c->fs[f][k] = fs[f], c->ff[f][k] = ff[f];
 		} else if (recent) {
 			c->os[k] = recent;
 			c->of[k] = recent_failed;
+			for (int f = 0; f < 2; f++) /* a family failing in the minute before counts; successes only near */
+				c->fs[f][k] = ff[f] * 2 > fs[f] ? fs[f] : rfs[f], c->ff[f][k] = ff[f] * 2 > fs[f] ? ff[f] : rff[f];
 		} else {
 			continue;
 		}
