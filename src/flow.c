@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "panne/config.h"
 #include "panne/flow.h"
 #include "panne/util.h"
 
@@ -304,8 +305,10 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 	sd->last_frame = pk->frame;
 	/* A reset is judged against the profile; it does not join it. */
 	if (pk->proto != IPPROTO_TCP_ || !(pk->tcp_flags & TH_RST)) {
-		/* The counters stop together, so that their ratios hold. */
-		if (sd->prof_pkts < UINT16_MAX) {
+		/* The counters stop together, so that their ratios hold; the
+		 * first FLOW_PROFILE_PKTS packets of a side profile its sender
+		 * (a bulk transfer need not pay for it on every segment). */
+		if (sd->prof_pkts < FLOW_PROFILE_PKTS) {
 			if (sd->prof_pkts && pk->ipid_valid) {
 				u16 d = (u16)(pk->ipid - sd->ipid_last);
 				sd->ipid_steps += d >= 1 && d <= FLOW_IPID_STEP;
@@ -314,7 +317,7 @@ static void side_update(struct flow *f, int dir, const struct packet *pk)
 			sd->df_pkts += pk->df;
 			sd->prof_pkts++;
 		}
-		if (pk->ipver == 6) {
+		if (pk->ipver == 6 && sd->prof_pkts < FLOW_PROFILE_PKTS) {
 			if (!(sd->label & FLOW_LABEL_SET))
 				sd->label = FLOW_LABEL_SET | pk->flowlabel;
 			else if ((sd->label & FLOW_LABEL_MASK) != pk->flowlabel)

@@ -6,7 +6,6 @@
  * quic_timeout, quic_close and quic_version findings. */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +115,8 @@ struct quic_state {
 
 /* The module's context: OpenSSL objects made once, a scratch packet. */
 static struct {
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *kctx;
+	EVP_MD *sha256;      /* fetched once: HKDF's HMAC is built on it */
+	EVP_MD_CTX *md;
 	EVP_CIPHER_CTX *gcm, *ecb;
 	u8 *scratch;            /* one packet being opened: QUIC_PKT_MAX bytes */
 	u8 *sni_seen;           /* a bit per interned name */
@@ -144,14 +143,14 @@ static void count_version(u32 v)
 int quic_init(char *err, size_t errlen)
 {
 	quic_reset();
-	q.kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	q.kctx = q.kdf ? EVP_KDF_CTX_new(q.kdf) : NULL;
+	q.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	q.md = EVP_MD_CTX_new();
 	q.gcm = EVP_CIPHER_CTX_new();
 	q.ecb = EVP_CIPHER_CTX_new();
-	if (!q.kctx || !q.gcm || !q.ecb ||
+	if (!q.sha256 || !q.md || !q.gcm || !q.ecb ||
 	    EVP_DecryptInit_ex(q.gcm, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_EncryptInit_ex(q.ecb, EVP_aes_128_ecb(), NULL, NULL, NULL) != 1) {
-		snprintf(err, errlen, "quic: OpenSSL lacks HKDF or AES-128-GCM/ECB");
+		snprintf(err, errlen, "quic: OpenSSL lacks SHA-256 or AES-128-GCM/ECB");
 		quic_reset();
 		return -1;
 	}
@@ -163,8 +162,8 @@ int quic_init(char *err, size_t errlen)
 
 void quic_reset(void)
 {
-	EVP_KDF_CTX_free(q.kctx);
-	EVP_KDF_free(q.kdf);
+	EVP_MD_CTX_free(q.md);
+	EVP_MD_free(q.sha256);
 	EVP_CIPHER_CTX_free(q.gcm);
 	EVP_CIPHER_CTX_free(q.ecb);
 	free(q.scratch);
@@ -174,23 +173,49 @@ void quic_reset(void)
 
 /* ---- keys (RFC 9001 section 5, RFC 8446 section 7.1) ---- */
 
-/* HKDF-Extract (mode 1) or HKDF-Expand (mode 2) with SHA-256. */
+/* HMAC-SHA-256 (RFC 2104) of m1 || m2 under key, on OpenSSL's SHA-256
+ * fetched once: EVP_KDF's HKDF fetches its digest by name at every call,
+ * which made deriving a connection's keys twice as costly. */
+static int hmac_sha256(const u8 *key, size_t kl, const u8 *m1, size_t n1, const u8 *m2, size_t n2,
+                       u8 out[32])
+{
+	u8 k[64] = { 0 }, pad[64], inner[32];
+	unsigned int ol;
+	if (kl > sizeof k) {
+		if (EVP_DigestInit_ex2(q.md, q.sha256, NULL) != 1 || EVP_DigestUpdate(q.md, key, kl) != 1 ||
+		    EVP_DigestFinal_ex(q.md, k, &ol) != 1)
+			return -1;
+	} else if (kl) {
+		memcpy(k, key, kl);
+	}
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x36;
+	if (EVP_DigestInit_ex2(q.md, q.sha256, NULL) != 1 || EVP_DigestUpdate(q.md, pad, 64) != 1 ||
+	    (n1 && EVP_DigestUpdate(q.md, m1, n1) != 1) || (n2 && EVP_DigestUpdate(q.md, m2, n2) != 1) ||
+	    EVP_DigestFinal_ex(q.md, inner, &ol) != 1)
+		return -1;
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (EVP_DigestInit_ex2(q.md, q.sha256, NULL) != 1 || EVP_DigestUpdate(q.md, pad, 64) != 1 ||
+	    EVP_DigestUpdate(q.md, inner, 32) != 1 || EVP_DigestFinal_ex(q.md, out, &ol) != 1)
+		return -1;
+	return 0;
+}
+
+/* HKDF-Extract (mode 1: PRK = HMAC(salt, key)) or HKDF-Expand (mode 2:
+ * the first outlen <= 32 bytes of HMAC(key, info || 0x01)), RFC 5869. */
 static int hkdf(int mode, const u8 *key, size_t keylen, const u8 *salt_or_info, size_t sn,
                 u8 *out, size_t outlen)
 {
-	OSSL_PARAM p[5], *pp = p;
-	int m = mode == 1 ? EVP_KDF_HKDF_MODE_EXTRACT_ONLY : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-	u8 one = 0; /* HKDF-Extract of an empty IKM is defined; OpenSSL wants a key */
-	*pp++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &m);
-	*pp++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, keylen ? (void *)key : &one, keylen);
-	*pp++ = OSSL_PARAM_construct_octet_string(mode == 1 ? OSSL_KDF_PARAM_SALT : OSSL_KDF_PARAM_INFO,
-	                                          (void *)salt_or_info, sn);
-	*pp = OSSL_PARAM_construct_end();
-	if (!q.kctx)
+	u8 t[32];
+	static const u8 one = 1;
+	if (!q.md || outlen > sizeof t)
 		return -1;
-	EVP_KDF_CTX_reset(q.kctx);
-	return EVP_KDF_derive(q.kctx, out, outlen, p) == 1 ? 0 : -1;
+	if (mode == 1 ? hmac_sha256(salt_or_info, sn, key, keylen, NULL, 0, t) < 0
+	              : hmac_sha256(key, keylen, salt_or_info, sn, &one, 1, t) < 0)
+		return -1;
+	memcpy(out, t, outlen);
+	return 0;
 }
 
 /* HKDF-Expand-Label(secret, label, "", outlen) (RFC 8446 section 7.1). */

@@ -61,6 +61,7 @@
 #define TCP_SOURCES_CAP 4096  /* sources of probe-shaped connections, watched for scans */
 #define TCP_HELD_CAP 16384    /* outcomes held until a scan or flood is ruled out */
 #define TCP_HOLD_US 10000000u /* ... at most this long (capture time) when nothing else is pending */
+#define FLOW_PROFILE_PKTS 64  /* packets per side whose IP ID, DF and flow label profile the sender */
 #define RST_FORGED_SCORE 2.5  /* a reset scoring this, from two strong signals, is forged */
 #define SYN_RTT_FACTOR 20     /* a SYN that waited this many of its server's round trips ... */
 #define SYN_RTT_MIN_US 2000000u /* ... and at least this long is unanswered */
