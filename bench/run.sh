@@ -26,6 +26,14 @@ pk=$(./bareloop "$big" | cut -d' ' -f1)
 mb=$(( $(wc -c <"$big") / 1048576 ))
 panne="../panne -A -T json --ca-file $ca.pem -r"
 set -- "bare libpcap loop=./bareloop $big" "panne -A -T json=$panne $big"
+# The same input as pcapng (editcap, from tshark's package): panne reads
+# both in place, and the pcapng copy should cost the same.
+if command -v editcap >/dev/null 2>&1; then
+	[ -f "$big.pcapng" ] || editcap -F pcapng "$big" "$big.pcapng"
+	set -- "$@" "panne, pcapng copy=$panne $big.pcapng"
+else
+	echo "bench: editcap is not installed: no pcapng copy"
+fi
 if command -v tshark >/dev/null 2>&1; then
 	set -- "$@" "1tshark -T fields (once)=tshark -r $big -T fields -e dns.flags.rcode -e tcp.flags.reset \
 -e tls.handshake.extensions_server_name -e tls.alert_message.desc -e http.response.code"
