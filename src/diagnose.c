@@ -1345,6 +1345,17 @@ struct verdict *diagnose_run(size_t *nv)
 	return v;
 }
 
+int diagnose_anything_wrong(const struct verdict *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].status == ST_DEGRADED || v[i].status == ST_FAILING)
+			return 1;
+	for (size_t i = 0; i < findings_count(); i++)
+		if (!findings_get(i)->group[0])
+			return 1;
+	return 0;
+}
+
 void diagnose_free(struct verdict *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

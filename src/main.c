@@ -387,9 +387,7 @@ static int run_live(const char **ifaces, size_t n, const char *live_bpf, const c
 	report_write(stdout, &in);
 	html_close(hout, hfile, &in);
 	json_decref(in.evidence_map);
-	int failures = 0;
-	for (size_t i = 0; i < nv; i++)
-		failures |= v[i].status == ST_DEGRADED || v[i].status == ST_FAILING;
+	int failures = diagnose_anything_wrong(v, nv);
 	diagnose_free(v, nv);
 	for (size_t i = 0; i < n; i++)
 		cap_close(src[i]);
@@ -653,10 +651,7 @@ int main(int argc, char **argv)
 	html_close(hout, hfile, &in);
 	json_decref(in.evidence_map);
 
-	int failures = 0;
-	for (size_t i = 0; i < nv; i++)
-		if (v[i].status == ST_DEGRADED || v[i].status == ST_FAILING)
-			failures = 1;
+	int failures = diagnose_anything_wrong(v, nv);
 	diagnose_free(v, nv);
 	for (size_t i = 0; i < nfiles; i++)
 		cap_close(src[i]);

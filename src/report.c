@@ -550,7 +550,8 @@ static void write_text(FILE *out, const struct report_input *in)
 	if (in->interfaces_text)
 		fprintf(out, "%s", in->interfaces_text);
 	if (!in->nv)
-		fprintf(out, "\nNo service in scope was seen. Try -A to report every destination.\n");
+		fprintf(out, g_opts.scope == SCOPE_ALL ? "\nNo destination was seen with a complete exchange.\n"
+		                                       : "\nNo service in scope was seen. Try -A to report every destination.\n");
 	struct tl_style sty = tl_style_of(out);
 	struct tl_bins *tb = tl_bin_all(in->v, in->nv, st->first_us, st->last_us);
 	u32 *fix = findings_sorted();
@@ -575,6 +576,11 @@ static void write_text(FILE *out, const struct report_input *in)
 		size_t nr = v->reasons ? json_array_size(v->reasons) : 0;
 		for (size_t r = 0; r < nr; r++)
 			fprintf(out, "  - %s\n", json_string_value(json_array_get(v->reasons, r)));
+	}
+	if (findings_count() && !findings_get(fix[0])->group[0]) {
+		/* Sorted by group: findings of no service come first. */
+		fprintf(out, "\nNot tied to any service (traffic aimed at this network, not a service failing):\n");
+		text_findings(out, "", in->files, fix);
 	}
 	free(fix);
 	free(tb);

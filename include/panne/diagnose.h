@@ -37,6 +37,11 @@ const char *attribution_name(int at);
 struct verdict *diagnose_run(size_t *n);
 void diagnose_free(struct verdict *v, size_t n);
 
+/* 1 when something is wrong: a verdict degraded or failing, or a finding
+ * tied to no service (a scan, a reflection aimed at this network). The
+ * exit status 1 of panne(8). */
+int diagnose_anything_wrong(const struct verdict *v, size_t n);
+
 /* The whole capture's attack checks: a new attack_checks object, and the
  * sentence that says them (into buf). */
 json_t *diagnose_attack_checks(char *buf, size_t n);
