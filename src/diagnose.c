@@ -423,15 +423,25 @@ static int silent_plain(const struct gview *g, size_t i, struct vars *v)
 	return 1;
 }
 
-/* Applies the condition of row r to group context c. Fills vars and may
- * change the weight; returns how many times the row applies (0: not). A
- * silence row can apply once per silent kind: each adds its sentence. */
+/* Row r applies: its sentence, with v's values, joins the reasons and w
+ * its attribution's weight. */
+static void adds(struct tally *t, const struct rule *r, const struct vars *v, double w)
+{
+	char buf[640];
+	expand(r->say, v, buf, sizeof buf);
+	t->w[r->at] += w;
+	t->nrules[r->at]++;
+	json_array_append_new(t->reasons, json_string(buf));
+}
+
+/* Applies the condition of row r to group context c: when it holds, the
+ * row adds its sentence and weight (the weight may depend on the
+ * evidence). A silence row can apply once per silent kind. */
 static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 {
 	const struct gview *g = c->g;
 	struct vars v;
 	double w = r->weight;
-	char buf[640];
 	int hit = 0;
 
 	memset(&v, 0, sizeof v);
@@ -489,10 +499,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 			snprintf(v.what, sizeof v.what, "%s", kind_name(kinds[i]));
 			int others_ok = c->os[CAT_TCP] > c->of[CAT_TCP];
 			snprintf(v.also, sizeof v.also, "%s", others_ok ? ", while connections to other destinations worked at the same time" : "");
-			expand(r->say, &v, buf, sizeof buf);
-			t->w[r->at] += others_ok ? w : w / 2;
-			t->nrules[r->at]++;
-			json_array_append_new(t->reasons, json_string(buf));
+			adds(t, r, &v, others_ok ? w : w / 2);
 		}
 		return;
 	}
@@ -506,10 +513,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 			frames_of(g, silent[i].kind, ANY_ORIGIN, v.frames, sizeof v.frames);
 			snprintf(v.what, sizeof v.what, "%s", silent[i].what);
 			snprintf(v.gw, sizeof v.gw, "%s", json_string_value(gw) ? json_string_value(gw) : "");
-			expand(r->say, &v, buf, sizeof buf);
-			t->w[r->at] += w;
-			t->nrules[r->at]++;
-			json_array_append_new(t->reasons, json_string(buf));
+			adds(t, r, &v, w);
 		}
 		return;
 	case C_SILENT_ALL:
@@ -535,10 +539,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 				snprintf(v.dns, sizeof v.dns, ", DNS included (%u of %u lookups)", c->of[CAT_DNS], c->os[CAT_DNS]);
 				ww += 0.5;
 			}
-			expand(r->say, &v, buf, sizeof buf);
-			t->w[r->at] += ww;
-			t->nrules[r->at]++;
-			json_array_append_new(t->reasons, json_string(buf));
+			adds(t, r, &v, ww);
 		}
 		return;
 	case C_NXDOMAIN_LAN:
@@ -575,10 +576,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 			set_num(v.seen, sizeof v.seen, c->fs[a][k]);
 			set_num(v.bad, sizeof v.bad, c->ff[a][k]);
 			set_num(v.ok, sizeof v.ok, c->fs[!a][k] - c->ff[!a][k]);
-			expand(r->say, &v, buf, sizeof buf);
-			t->w[r->at] += w;
-			t->nrules[r->at]++;
-			json_array_append_new(t->reasons, json_string(buf));
+			adds(t, r, &v, w);
 		}
 		return;
 	case C_QUIC_BLOCKED:
@@ -631,10 +629,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 	}
 	if (!hit)
 		return;
-	expand(r->say, &v, buf, sizeof buf);
-	t->w[r->at] += w;
-	t->nrules[r->at]++;
-	json_array_append_new(t->reasons, json_string(buf));
+	adds(t, r, &v, w);
 }
 
 /* Weighs the rules for c; fills v's attribution, confidence, reasons. */
