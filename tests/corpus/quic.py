@@ -16,6 +16,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check import compare_rows, read_expected  # noqa: E402  the public corpus's comparison
+
 # (file, figure) -> (panne's value, why it differs from tshark's).
 EXPLAINED = {
     ("zeek-383379789-decrypt-crash.pcap", "connections_named"): (0,
@@ -98,42 +101,11 @@ def expected_figures(row):
 
 def main():
     panne, corpus = sys.argv[1], sys.argv[2]
-    tsv = os.path.join(corpus, "EXPECTED.tsv")
-    if not os.path.isfile(tsv):
-        print("quic corpus: %s not found, skipped" % tsv)
+    rows, _ = read_expected(corpus, "quic corpus")
+    if rows is None:
         return 0
-    with open(tsv) as fh:
-        header = fh.readline().rstrip("\n").split("\t")
-        rows = [dict(zip(header, l.rstrip("\n").split("\t"))) for l in fh if l.strip()]
-    bad = compared = skipped = 0
-    used = set()
-    for row in rows:
-        path = os.path.join(corpus, row["file"])
-        try:
-            got, why = panne_figures(panne, path)
-        except Exception as e:  # a crash or bad JSON is a failure, never skipped
-            print("FAIL %s: %s" % (row["file"], e))
-            bad += 1
-            continue
-        if got is None:
-            print("skipped %s: %s" % (row["file"], why))
-            skipped += 1
-            continue
-        for k, w in expected_figures(row).items():
-            compared += 1
-            g = got[k]
-            key = (row["file"], k)
-            if g == w:
-                if key in EXPLAINED:
-                    print("STALE %s %s: explained difference no longer occurs (now %s)" % (row["file"], k, g))
-                    bad += 1
-                continue
-            if key in EXPLAINED and EXPLAINED[key][0] == g:
-                used.add(key)
-                print("known %s %s: panne %s, tshark %s: %s" % (row["file"], k, g, w, EXPLAINED[key][1]))
-                continue
-            print("FAIL %s %s: panne %s, tshark %s" % (row["file"], k, g, w))
-            bad += 1
+    bad, compared, skipped, used = compare_rows(rows, corpus, lambda path: panne_figures(panne, path),
+                                                expected_figures, EXPLAINED)
     print("quic corpus: %d files (%d skipped), %d figures compared, %d explained differences, %d failures"
           % (len(rows), skipped, compared, len(used), bad))
     return 1 if bad else 0
