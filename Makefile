@@ -27,6 +27,13 @@ OPT      := -O1 -g
 HARDEN   := -fPIE
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer: the look-ahead threads (tests/suites/threads.sh)
+BUILD    ?= build/tsan
+OPT      := -O1 -g
+HARDEN   := -fPIE
+CFLAGS   += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=thread
 else
 BUILD    ?= build/rel
 endif

@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,9 @@ struct anchor {
 static struct anchor *an;
 static unsigned n_an, cap_an, n_parsed;
 static X509_LOOKUP_METHOD *meth;
+/* The verifier may run on look-ahead threads too (cert_prefetch): parsing
+ * an anchor on demand writes the table. */
+static pthread_mutex_t an_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The subject Name inside a certificate's DER: Certificate ::= SEQUENCE {
  * tbs SEQUENCE { [0] version OPTIONAL, serial, signature alg, issuer,
@@ -92,6 +97,7 @@ static int by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *n
 	X509 *first = NULL;
 	if (type != X509_LU_X509 || !name)
 		return 0;
+	pthread_mutex_lock(&an_lock);
 	for (unsigned i = 0; i < n_an; i++) {
 		if (X509_NAME_cmp(an[i].subject, name) != 0)
 			continue;
@@ -99,6 +105,9 @@ static int by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *n
 			const unsigned char *p = an[i].der;
 			if (!(an[i].x = d2i_X509(NULL, &p, an[i].len)))
 				continue;
+			/* OpenSSL caches a certificate's extensions (key ids, purposes)
+			 * when first asked: done here, before other threads share it. */
+			X509_check_purpose(an[i].x, -1, 0);
 			n_parsed++;
 			X509_STORE_add_cert(st, an[i].x); /* a duplicate is not an error here */
 			ERR_clear_error();
@@ -106,6 +115,7 @@ static int by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *n
 		if (!first)
 			first = an[i].x;
 	}
+	pthread_mutex_unlock(&an_lock);
 	if (!first || X509_OBJECT_set1_X509(ret, first) != 1)
 		return 0;
 	/* The caller (X509_STORE_CTX_get_by_subject) takes its own reference

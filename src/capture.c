@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "panne/ahead.h"
 #include "panne/capture.h"
 #include "panne/config.h"
 #include "panne/decode.h"
@@ -404,7 +405,9 @@ static int ng_run(struct cap_src *s, cap_cb cb, void *user)
 		if (!best)
 			break;
 		ng_deliver(s, best, 0, cb, user);
-		if (progress && !(++n & 0x3ffff))
+		if (!(++n & 63))
+			ahead_progress(s->idx, pcapfile_offset(best->pf));
+		if (progress && !(n & 0x3ffff))
 			fprintf(stderr, "\rpanne: %s %3d%%", s->path, (int)(pcapfile_offset(best->pf) * 100 / total));
 		int rc = pcapfile_next(best->pf, &best->h, &best->d);
 		best->live = rc == 1;
@@ -449,6 +452,8 @@ int cap_run(struct cap_src *s, cap_cb cb, void *user)
 		frame++;
 		s->packets++;
 		s->bytes += h->len;
+		if (s->pf && !(frame & 63))
+			ahead_progress(s->idx, pcapfile_offset(s->pf));
 		if (progress && !(frame & 0x3ffff))
 			fprintf(stderr, "\rpanne: %s %3d%%", s->path, (int)(src_offset(s, fp) * 100 / total));
 		if (s->has_filter && !pcap_offline_filter(&s->prog, h, data))

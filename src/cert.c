@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +42,7 @@ static char *store_ca_file;     /* the extra PEM file the store holds, or NULL *
 static struct cache_ent *cache; /* CERT_CACHE_CAP entries, direct-mapped */
 static int vrun_idx = -1;       /* X509_STORE_CTX ex_data slot of struct vrun */
 static u64 n_hits, n_misses;
+static atomic_ullong n_checks;  /* cert_check() calls: how far the packet thread is (ahead.c) */
 static EVP_MD *sha256;          /* fetched once: an implicit fetch per call takes locks */
 static EVP_MD_CTX *md;          /* reused for every cache key */
 
@@ -346,43 +349,42 @@ static void judge(STACK_OF(X509) *chain, const char *name, i64 t, struct cache_e
 	ERR_clear_error();
 }
 
-const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const char *name,
-                                      u64 ts_us)
+/* The cache key: SHA-256 over the chain's DER, the name and the day. 0, or -1. */
+static int chain_key(EVP_MD_CTX *m, const struct cert_der *c, size_t n, const char *name, u64 day,
+                     u8 key[32])
 {
-	u8 key[32];
 	u32 len_be;
-	i64 t = (i64)(ts_us / 1000000);
-	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
-
-	if (!cache || !store || !n || !c[0].p)
-		return NULL;
-	if (!name)
-		name = "";
-	n = MIN(n, (size_t)CERT_CHAIN_MAX);
-
-	/* Same chain, same name, same day: same verdict (unless a certificate's
-	 * validity starts or ends in between, see stable_lo/hi). */
-	if (!md || EVP_DigestInit_ex(md, sha256, NULL) != 1)
-		return NULL;
+	if (!m || EVP_DigestInit_ex(m, sha256, NULL) != 1)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		len_be = htonl(c[i].n);
-		EVP_DigestUpdate(md, &len_be, sizeof len_be);
-		EVP_DigestUpdate(md, c[i].p, c[i].n);
+		EVP_DigestUpdate(m, &len_be, sizeof len_be);
+		EVP_DigestUpdate(m, c[i].p, c[i].n);
 	}
-	EVP_DigestUpdate(md, name, strlen(name) + 1);
-	EVP_DigestUpdate(md, &day, sizeof day);
-	EVP_DigestFinal_ex(md, key, NULL);
+	EVP_DigestUpdate(m, name, strlen(name) + 1);
+	EVP_DigestUpdate(m, &day, sizeof day);
+	return EVP_DigestFinal_ex(m, key, NULL) == 1 ? 0 : -1;
+}
 
-	struct cache_ent *e = &cache[((u32)key[0] << 16 | (u32)key[1] << 8 | key[2]) % CERT_CACHE_CAP];
-	if (e->used && memcmp(e->key, key, sizeof key) == 0 && t >= e->stable_lo && t < e->stable_hi) {
-		n_hits++;
-		return &e->v;
-	}
-	n_misses++;
+static struct cache_ent *slot_of(const u8 key[32])
+{
+	return &cache[((u32)key[0] << 16 | (u32)key[1] << 8 | key[2]) % CERT_CACHE_CAP];
+}
 
+static int holds(const struct cache_ent *e, const u8 key[32], i64 t)
+{
+	return e->used && memcmp(e->key, key, 32) == 0 && t >= e->stable_lo && t < e->stable_hi;
+}
+
+/* Parses the chain and judges it into e (key set). 0, or -1 when the leaf
+ * does not decode. Needs no lock: the store is OpenSSL's, thread-safe, and
+ * anchors.c locks its own table. */
+static int judge_der(const struct cert_der *c, size_t n, const char *name, i64 t, const u8 key[32],
+                     struct cache_ent *e)
+{
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	if (!chain)
-		return NULL;
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const u8 *p = c[i].p;
 		X509 *x = c[i].n <= 0x7fffffff ? d2i_X509(NULL, &p, (long)c[i].n) : NULL;
@@ -396,14 +398,125 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 	ERR_clear_error();
 	if (sk_X509_num(chain) == 0) {
 		sk_X509_free(chain);
-		return NULL;
+		return -1;
 	}
-	e->used = 0;
 	e->stable_lo = INT64_MIN;
 	e->stable_hi = INT64_MAX;
 	judge(chain, name, t, e);
-	memcpy(e->key, key, sizeof key);
+	memcpy(e->key, key, 32);
 	e->used = 1;
 	sk_X509_pop_free(chain, X509_free);
-	return &e->v;
+	return 0;
+}
+
+/* Keys being judged by look-ahead threads now (cert_prefetch): the packet
+ * thread waits for one of those rather than judge it a second time. */
+#define INFLIGHT_MAX 8
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* cache, inflight, counters */
+static pthread_cond_t judged = PTHREAD_COND_INITIALIZER;
+static u8 inflight[INFLIGHT_MAX][32];
+static u8 inflight_on[INFLIGHT_MAX];
+
+static int is_inflight(const u8 key[32])
+{
+	for (int i = 0; i < INFLIGHT_MAX; i++)
+		if (inflight_on[i] && memcmp(inflight[i], key, 32) == 0)
+			return 1;
+	return 0;
+}
+
+const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const char *name,
+                                      u64 ts_us)
+{
+	static struct cert_verdict out; /* the caller's copy: the cache may change under it */
+	u8 key[32];
+	i64 t = (i64)(ts_us / 1000000);
+	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
+	struct cache_ent fresh;
+
+	if (!cache || !store || !n || !c[0].p)
+		return NULL;
+	if (!name)
+		name = "";
+	n = MIN(n, (size_t)CERT_CHAIN_MAX);
+	atomic_fetch_add_explicit(&n_checks, 1, memory_order_relaxed);
+
+	/* Same chain, same name, same day: same verdict (unless a certificate's
+	 * validity starts or ends in between, see stable_lo/hi). A verdict is a
+	 * function of those alone, so whichever thread judged it, the report is
+	 * the same. */
+	if (chain_key(md, c, n, name, day, key) < 0)
+		return NULL;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		struct cache_ent *e = slot_of(key);
+		if (holds(e, key, t)) {
+			n_hits++;
+			out = e->v;
+			pthread_mutex_unlock(&lock);
+			return &out;
+		}
+		if (!is_inflight(key))
+			break;
+		pthread_cond_wait(&judged, &lock);
+	}
+	n_misses++;
+	pthread_mutex_unlock(&lock);
+
+	if (judge_der(c, n, name, t, key, &fresh) < 0)
+		return NULL;
+	pthread_mutex_lock(&lock);
+	*slot_of(key) = fresh;
+	pthread_mutex_unlock(&lock);
+	out = fresh.v;
+	return &out;
+}
+
+u64 cert_checks(void) { return atomic_load_explicit(&n_checks, memory_order_relaxed); }
+
+static __thread EVP_MD_CTX *tmd; /* a look-ahead thread's own: freed by cert_thread_end() */
+
+void cert_thread_end(void)
+{
+	EVP_MD_CTX_free(tmd);
+	tmd = NULL;
+	OPENSSL_thread_stop();
+}
+
+int cert_prefetch(int worker, const struct cert_der *c, size_t n, const char *name, u64 ts_us)
+{
+	u8 key[32];
+	i64 t = (i64)(ts_us / 1000000);
+	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
+	struct cache_ent fresh;
+	int rc = 0;
+
+	if (!cache || !store || !n || !c[0].p || worker < 0 || worker >= INFLIGHT_MAX)
+		return 0;
+	if (!name)
+		name = "";
+	n = MIN(n, (size_t)CERT_CHAIN_MAX);
+	if (!tmd && !(tmd = EVP_MD_CTX_new()))
+		return 0;
+	if (chain_key(tmd, c, n, name, day, key) < 0)
+		return 0;
+	pthread_mutex_lock(&lock);
+	if (holds(slot_of(key), key, t) || is_inflight(key)) {
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	memcpy(inflight[worker], key, 32);
+	inflight_on[worker] = 1;
+	pthread_mutex_unlock(&lock);
+
+	int ok = judge_der(c, n, name, t, key, &fresh) == 0;
+	pthread_mutex_lock(&lock);
+	if (ok) {
+		*slot_of(key) = fresh;
+		rc = 1;
+	}
+	inflight_on[worker] = 0;
+	pthread_cond_broadcast(&judged);
+	pthread_mutex_unlock(&lock);
+	return rc;
 }

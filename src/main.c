@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/time.h>
 
+#include "panne/ahead.h"
 #include "panne/capture.h"
 #include "panne/config.h"
 #include "panne/diagnose.h"
@@ -58,6 +59,9 @@ static void usage(FILE *out)
 	        "  --flows N          flow table capacity (default %u)\n"
 	        "  --dns-txns N       open DNS transactions kept (default %u)\n"
 	        "  --findings N       findings kept for the report (default %u)\n"
+	        "  -j N               -r: N look-ahead threads judge certificate chains\n"
+	        "                     before they are needed (default: cores - 1, at most 4;\n"
+	        "                     0: none); the report is the same\n"
 	        "  -Z USER            as root, run as USER once the inputs are open\n"
 	        "                     (default: panne, else nobody; root keeps root)\n"
 	        "  --resolver ADDR    probe: also ask the resolver at ADDR; repeatable\n"
@@ -420,7 +424,7 @@ int main(int argc, char **argv)
 	const char *ifaces[MAX_FILES];
 	const char *user = NULL, *wfile = NULL, *hfile = NULL;
 	size_t nfiles = 0, nifaces = 0;
-	int merge = 0, dump = 0;
+	int merge = 0, dump = 0, jobs = -1;
 	unsigned long interval = STATUS_INTERVAL_DEFAULT, count = 0, duration = 0;
 	char err[512];
 	int c;
@@ -430,7 +434,7 @@ int main(int argc, char **argv)
 		die(EXIT_USAGE, "%s", err);
 	if (argc > 1 && strcmp(argv[1], "probe") == 0)
 		return probe_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "r:i:G:c:t:w:T:s:AS:Z:vhV", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:G:c:t:w:T:s:AS:Z:j:vhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (nfiles == MAX_FILES)
@@ -490,6 +494,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Z':
 			user = optarg;
+			break;
+		case 'j':
+			jobs = strcmp(optarg, "0") == 0 ? 0 : (int)opts_number("-j", optarg, AHEAD_MAX);
 			break;
 		case 'v':
 			g_opts.verbose++;
@@ -585,9 +592,14 @@ int main(int argc, char **argv)
 			die(EXIT_USAGE, "-w %s: cannot create it", wfile);
 	}
 	FILE *hout = html_open(hfile);
+	if (jobs < 0)
+		jobs = ahead_default_jobs();
+	for (size_t i = 0; jobs && i < nfiles; i++)
+		ahead_open(files[i], (u16)i);
 	/* Inputs, catalog and CA store are open: nothing more needs root. */
 	if (privs_drop(user, err, sizeof err) < 0)
 		die(EXIT_USAGE, "%s", err);
+	ahead_start(jobs);
 
 	const char *errors[MAX_FILES];
 	size_t nerrors = 0;
@@ -615,6 +627,13 @@ int main(int argc, char **argv)
 			if (gw)
 				twins_reset();
 		}
+	}
+	ahead_stop();
+	if (g_opts.verbose && jobs) {
+		u64 seen, judged;
+		ahead_stats(&seen, &judged);
+		warnx_("look-ahead: %d thread%s judged %llu of %llu certificate chains before the packet thread "
+		       "reached them", jobs, jobs == 1 ? "" : "s", (unsigned long long)judged, (unsigned long long)seen);
 	}
 	/* What the capturing tool said it lost (pcapng statistics blocks). */
 	struct run_stats *rst = (struct run_stats *)pipeline_stats();

@@ -47,10 +47,23 @@ void cert_reset(void);
 /* Judges the chain c[0..n-1] (leaf first; the others are the untrusted
  * intermediates the server sent) for name (the SNI, "" for none; an IP
  * address literal is matched against IP SANs) at time ts_us. Returns the
- * verdict, owned by the cache and valid until the next call, or NULL when
+ * verdict, a copy valid until the next call, or NULL when
  * the leaf does not decode or cert_init() was not called. */
 const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const char *name,
                                       u64 ts_us);
+
+/* Judges ahead of need, from a look-ahead thread (ahead.h) numbered worker
+ * (0..7): a later cert_check() of the same chain, name and day finds the
+ * verdict, or waits for it while it is being judged. Returns 1 if it judged
+ * the chain, 0 if it was cached already, being judged, or not decodable.
+ * cert_check() stays the packet thread's; both may run at once. */
+int cert_prefetch(int worker, const struct cert_der *c, size_t n, const char *name, u64 ts_us);
+
+/* cert_check() calls so far (any thread may ask). */
+u64 cert_checks(void);
+
+/* A look-ahead thread's clean-up before it exits. */
+void cert_thread_end(void);
 
 /* OpenSSL's text for a verify_err, as X509_verify_cert_error_string(). */
 const char *cert_error_string(int verify_err);

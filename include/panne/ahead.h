@@ -1,0 +1,41 @@
+/* \summary: certificate chains judged ahead of the packet thread. For
+ * capture files read in place, look-ahead threads (-j) read the same files
+ * from the start on their own cursors, find the TLS 1.2 Certificate
+ * messages and the ClientHello names, and judge each chain with
+ * cert_prefetch() before the packet thread gets there; the packet thread's
+ * cert_check() then finds the verdict cached, or waits for the one being
+ * judged, or judges it itself when the look-ahead has not come that far.
+ * Verdicts depend on the chain, the name and the time alone, so the report
+ * is the same with or without look-ahead (tests/suites/threads.sh). */
+#ifndef PANNE_AHEAD_H
+#define PANNE_AHEAD_H
+
+#include "panne/types.h"
+
+#define AHEAD_MAX 8 /* look-ahead threads at most (-j) */
+
+/* -j's default: one thread per core beyond the first, at most 4. */
+int ahead_default_jobs(void);
+
+/* Opens path for look-ahead as input number file (the order of -r). Call
+ * before the privilege drop, like the inputs themselves; a path that is not
+ * a classic pcap file in this host's byte order or a pcapng file (a pipe,
+ * standard input) is left out silently. */
+void ahead_open(const char *path, u16 file);
+
+/* Starts jobs threads over the opened inputs (none when jobs is 0 or none
+ * was opened). After the privilege drop: the threads read packet data. */
+void ahead_start(int jobs);
+
+/* Stops and joins the threads, closes the look-ahead inputs. Before the
+ * certificate cache goes (pipeline_reset). Safe to call when none ran. */
+void ahead_stop(void);
+
+/* The packet thread's reader is at byte off of input file (every few
+ * records): the threads keep a bounded distance ahead of it. */
+void ahead_progress(u16 file, u64 off);
+
+/* What the threads did, for -v: chains seen and judged ahead. */
+void ahead_stats(u64 *seen, u64 *judged);
+
+#endif

@@ -1,0 +1,547 @@
+/* \summary: look-ahead threads that judge certificate chains before the
+ * packet thread needs them (see ahead.h). Each thread reads every input on
+ * a cursor of its own, decodes with decode_packet() (which keeps no state),
+ * follows TLS handshakes in a small table of its own, and judges the chains
+ * of its share of the connections (by address hash). Nothing it does
+ * changes the report: it only fills the verdict cache. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <ctype.h>
+
+#include "panne/ahead.h"
+#include "panne/capture.h"
+#include "panne/cert.h"
+#include "panne/config.h"
+#include "panne/decode.h"
+#include "panne/pcapfile.h"
+#include "panne/util.h"
+
+#define AHEAD_FILES 16   /* inputs looked ahead in (the first ones of --merge) */
+#define FLOWS 4096       /* handshakes followed at once per thread, direct-mapped */
+#define BUFS 64          /* of which this many hold reassembly buffers */
+#define CH_MAX 4096      /* a ClientHello longer than this is not followed */
+#define REC_MAX (16384 + 5 + 2048) /* one TLS record (RFC 8446 section 5.2) */
+#define HS_MAX 16384     /* server handshake bytes up to the end of Certificate */
+#define LEAD_MAX 1024    /* chains a thread may be ahead of the packet thread: the
+                            cache (CERT_CACHE_CAP) must still hold them when it gets there */
+#define LEAD_BYTES (16u << 20) /* and bytes of the file: what it read is then still in
+                            the shared cache when the packet thread reads it */
+
+struct input {
+	int fd;
+	int ng;          /* pcapng */
+	int ns;          /* classic pcap: nanosecond time stamps */
+	int snaplen;
+	int linktype;    /* classic pcap: the header's */
+	u16 file;
+};
+
+/* A classic pcap file read with pread() into a buffer of the thread's own:
+ * mapping it as the packet thread does would make both threads' page faults
+ * and unmappings queue on the one process's memory map lock. */
+#define RD_BUF (256u << 10) /* read at a time: stays in the core's L2 */
+#define RD_REC_MAX 262144 /* libpcap's largest record */
+struct reader {
+	u8 *buf;
+	u32 len, off;    /* bytes held, bytes consumed */
+	u64 at;          /* file offset of buf[len] */
+};
+
+struct buf {
+	u8 ch[CH_MAX];
+	u8 rec[REC_MAX];
+	u8 hs[HS_MAX];
+};
+
+struct hflow {
+	struct addr cli, srv;
+	u16 cport, sport;
+	u8 used;
+	u8 ch_done;      /* the ClientHello was read (name set) */
+	u8 srv_started;
+	u32 cnext, snext;  /* next sequence number expected from each side */
+	u32 chlen, reclen, hslen;
+	u32 hs_off;        /* handshake messages consumed from hs */
+	char name[NAME_MAX_LEN + 1];
+	struct buf *b;
+};
+
+struct worker {
+	pthread_t th;
+	int id, n;
+	struct pcapfile *pf[AHEAD_FILES]; /* pcapng */
+	struct reader rd;
+	struct pcapng_ifs *ifs[AHEAD_FILES];
+	struct hflow *flows;
+	struct buf *free_bufs[BUFS];
+	int nfree;
+	u64 seen, judged;
+	int behind;      /* the packet thread is further into the file */
+	u64 recs;
+};
+
+static struct input ins[AHEAD_FILES];
+static int nins;
+static struct worker *ws;
+static int nws, nstarted;
+static atomic_int stopping;
+static u64 tot_seen, tot_judged; /* of the threads that ran, once stopped */
+static _Atomic u64 progress[AHEAD_FILES]; /* the packet thread's offset + 1; 0 unknown */
+
+void ahead_progress(u16 file, u64 off)
+{
+	if (file < AHEAD_FILES)
+		atomic_store_explicit(&progress[file], off + 1, memory_order_relaxed);
+}
+
+int ahead_default_jobs(void)
+{
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	return c <= 1 ? 0 : (int)MIN(c - 1, 4L);
+}
+
+void ahead_open(const char *path, u16 file)
+{
+	struct {
+		u32 magic;
+		u16 major, minor;
+		u32 zone, sigfigs, snaplen, linktype;
+	} h;
+	if (nins == AHEAD_FILES || !path || strcmp(path, "-") == 0)
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct input *in = &ins[nins];
+	memset(in, 0, sizeof *in);
+	in->fd = fd;
+	in->file = file;
+	if (pcapng_detect(fd)) {
+		in->ng = 1;
+	} else if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+	           (h.magic == 0xa1b2c3d4 || h.magic == 0xa1b23c4d)) {
+		/* as libpcap's pcap_snapshot() reports it */
+		in->snaplen = h.snaplen == 0 || h.snaplen > RD_REC_MAX ? RD_REC_MAX : (int)h.snaplen;
+		in->ns = h.magic == 0xa1b23c4d;
+		in->linktype = (int)(h.linktype & 0x03ffffff);
+	} else {
+		close(fd);
+		return;
+	}
+	nins++;
+}
+
+/* ---- one handshake ---- */
+
+static void release(struct worker *w, struct hflow *f)
+{
+	if (f->b)
+		w->free_bufs[w->nfree++] = f->b;
+	f->b = NULL;
+	f->used = 0;
+}
+
+static u32 be16(const u8 *p) { return (u32)p[0] << 8 | p[1]; }
+static u32 be24(const u8 *p) { return (u32)p[0] << 16 | (u32)p[1] << 8 | p[2]; }
+
+/* The name of a whole ClientHello body b[n], as the tls analyzer takes it:
+ * the first host_name, escaped, lowercased, without final dots. */
+static void take_name(struct hflow *f, const u8 *b, u32 n)
+{
+	u32 o = 2 + 32;
+	f->name[0] = 0;
+	if (o >= n)
+		return;
+	o += 1 + b[o];                        /* session id */
+	if (o + 2 > n)
+		return;
+	o += 2 + be16(b + o);                 /* cipher suites */
+	if (o + 1 > n)
+		return;
+	o += 1 + b[o];                        /* compression methods */
+	if (o + 2 > n)
+		return;
+	u32 end = MIN(n, o + 2 + be16(b + o));
+	for (o += 2; o + 4 <= end;) {
+		u32 type = be16(b + o), len = be16(b + o + 2);
+		o += 4;
+		if (o + len > end)
+			return;
+		if (type == 0 && len >= 2) {
+			u32 l = o + 2, le = MIN(o + len, l + be16(b + o));
+			while (l + 3 <= le) {
+				u32 nt = b[l], nl = be16(b + l + 1);
+				l += 3;
+				if (l + nl > le)
+					return;
+				if (nt == 0 && nl && nl <= NAME_MAX_LEN) {
+					size_t k;
+					str_escape(b + l, nl, f->name, sizeof f->name);
+					for (k = 0; f->name[k]; k++)
+						f->name[k] = (char)tolower((unsigned char)f->name[k]);
+					while (k && f->name[k - 1] == '.')
+						f->name[--k] = 0;
+					return;
+				}
+				l += nl;
+			}
+			return;
+		}
+		o += len;
+	}
+}
+
+/* In-order bytes of one side: appends what is new of the segment at seq.
+ * Returns the bytes appended, or -1 on a gap or when buf is full. */
+static int append(u32 *next, u8 *buf, u32 *len, u32 cap, u32 seq, const u8 *p, u32 n)
+{
+	u32 skip = *next - seq;
+	if ((i32)skip < 0)
+		return -1; /* a gap: the tls analyzer stops there too */
+	if (skip >= n)
+		return 0;  /* a retransmission */
+	p += skip;
+	n -= skip;
+	if (*len + n > cap)
+		return -1;
+	memcpy(buf + *len, p, n);
+	*len += n;
+	*next += n;
+	return (int)n;
+}
+
+/* The handshake messages of the server so far: done (release) after the
+ * Certificate, a TLS 1.3 ServerHello or anything unexpected. */
+static int server_messages(struct worker *w, struct hflow *f, u64 ts)
+{
+	u8 *hs = f->b->hs;
+	while (f->hslen - f->hs_off >= 4) {
+		u8 *m = hs + f->hs_off;
+		u32 ml = be24(m + 1);
+		if (4 + ml > HS_MAX)
+			return 1;
+		if (f->hslen - f->hs_off < 4 + ml)
+			return 0;
+		if (m[0] == 2) { /* ServerHello: TLS 1.3 sends its certificate encrypted */
+			const u8 *b = m + 4;
+			u32 o = 2 + 32;
+			if (ml < o + 1)
+				return 1;
+			o += 1 + b[o] + 2 + 1;
+			if (o + 2 <= ml) {
+				u32 end = MIN(ml, o + 2 + be16(b + o));
+				for (o += 2; o + 4 <= end; o += 4 + be16(b + o + 2))
+					if (be16(b + o) == 43 && be16(b + o + 2) == 2 && o + 6 <= end && be16(b + o + 4) >= 0x0304)
+						return 1;
+			}
+		} else if (m[0] == 11) { /* Certificate: the chain, as parse_certificate() takes it */
+			struct cert_der chain[CERT_CHAIN_MAX];
+			size_t n = 0;
+			const u8 *b = m + 4;
+			if (ml >= 3) {
+				u32 ll = MIN(be24(b), ml - 3), o = 3, end = 3 + ll;
+				while (end - o >= 3) {
+					u32 cl = be24(b + o);
+					if (cl == 0 || cl > end - o - 3)
+						break;
+					if (n < CERT_CHAIN_MAX)
+						chain[n++] = (struct cert_der){ b + o + 3, cl };
+					o += 3 + cl;
+				}
+			}
+			if (n) {
+				w->seen++;
+				/* behind the packet thread, which judged it already */
+				if (!w->behind)
+					w->judged += (u64)cert_prefetch(w->id, chain, n, f->name, ts);
+			}
+			return 1;
+		}
+		f->hs_off += 4 + ml;
+	}
+	return 0;
+}
+
+/* Records of the server so far into hs. 1 when the handshake is done with. */
+static int server_records(struct worker *w, struct hflow *f, u64 ts)
+{
+	u8 *r = f->b->rec;
+	u32 o = 0;
+	int done = 0;
+	while (!done && f->reclen - o >= 5) {
+		u32 rl = be16(r + o + 3);
+		if (r[o] != 22 || r[o + 1] != 3)
+			return 1; /* not handshake before the Certificate: nothing to judge */
+		if (5 + rl > REC_MAX)
+			return 1;
+		if (f->reclen - o < 5 + rl)
+			break;
+		if (f->hslen + rl > HS_MAX)
+			return 1;
+		memcpy(f->b->hs + f->hslen, r + o + 5, rl);
+		f->hslen += rl;
+		o += 5 + rl;
+		done = server_messages(w, f, ts);
+	}
+	memmove(r, r + o, f->reclen - o);
+	f->reclen -= o;
+	return done;
+}
+
+static u32 flow_slot(const struct addr *a, u16 pa, const struct addr *b, u16 pb)
+{
+	/* the same slot from either direction */
+	u32 ha = 2166136261u, hb = 2166136261u;
+	for (int i = 0; i < 16; i++) {
+		ha = (ha ^ a->b[i]) * 16777619u;
+		hb = (hb ^ b->b[i]) * 16777619u;
+	}
+	ha = (ha ^ pa) * 16777619u;
+	hb = (hb ^ pb) * 16777619u;
+	return (ha ^ hb) * 2654435761u;
+}
+
+static void on_packet(struct worker *w, const struct packet *pk)
+{
+	u32 h = flow_slot(&pk->src, pk->sport, &pk->dst, pk->dport);
+	struct hflow *f = &w->flows[h % FLOWS];
+	int c2s;
+
+	if (f->used && addr_eq(&f->cli, &pk->src) && addr_eq(&f->srv, &pk->dst) && f->cport == pk->sport &&
+	    f->sport == pk->dport)
+		c2s = 1;
+	else if (f->used && addr_eq(&f->cli, &pk->dst) && addr_eq(&f->srv, &pk->src) && f->cport == pk->dport &&
+	         f->sport == pk->sport)
+		c2s = 0;
+	else {
+		/* A new handshake: a client's first record, a ClientHello, in this
+		 * thread's share of the connections. */
+		const u8 *p = pk->pl;
+		if (pk->pl_len < 6 || p[0] != 22 || p[1] != 3 || p[5] != 1 || (h / FLOWS) % (u32)w->n != (u32)w->id)
+			return;
+		if (f->used)
+			release(w, f);
+		if (!w->nfree)
+			return; /* every buffer is busy: the packet thread judges these */
+		memset(f, 0, sizeof *f);
+		f->b = w->free_bufs[--w->nfree];
+		f->used = 1;
+		f->cli = pk->src;
+		f->srv = pk->dst;
+		f->cport = pk->sport;
+		f->sport = pk->dport;
+		f->cnext = pk->seq;
+		c2s = 1;
+	}
+	if (!pk->pl_len)
+		return;
+	if (c2s) {
+		if (f->ch_done)
+			return;
+		if (append(&f->cnext, f->b->ch, &f->chlen, CH_MAX, pk->seq, pk->pl, pk->pl_len) < 0) {
+			release(w, f);
+			return;
+		}
+		/* the whole ClientHello message: within the first record */
+		if (f->chlen >= 9) {
+			u32 hl = be24(f->b->ch + 6);
+			if (9 + hl > CH_MAX || be16(f->b->ch + 3) < 4 + hl) {
+				release(w, f);
+				return;
+			}
+			if (f->chlen >= 9 + hl) {
+				take_name(f, f->b->ch + 9, hl);
+				f->ch_done = 1;
+			}
+		}
+		return;
+	}
+	if (!f->ch_done) {
+		release(w, f);
+		return;
+	}
+	if (!f->srv_started) {
+		f->srv_started = 1;
+		f->snext = pk->seq;
+	}
+	if (append(&f->snext, f->b->rec, &f->reclen, REC_MAX, pk->seq, pk->pl, pk->pl_len) < 0 ||
+	    server_records(w, f, pk->ts_us))
+		release(w, f);
+}
+
+/* Waits while this thread is far enough ahead of the packet thread. */
+static int keep_pace(struct worker *w)
+{
+	while (!atomic_load(&stopping)) {
+		/* this thread sees its share of the chains: 1/n of them */
+		if (w->seen * (u64)w->n < LEAD_MAX || w->seen * (u64)w->n - LEAD_MAX < cert_checks())
+			return 1;
+		struct timespec ts = { 0, 200000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* The next record of a classic file: 1, or 0 at its end or at damage (the
+ * packet thread says what is wrong; here it only ends the look-ahead). */
+static int rd_next(struct reader *r, const struct input *in, struct pcap_pkthdr *h, const u8 **d)
+{
+	for (;;) {
+		if (r->len - r->off >= 16) {
+			u32 w[4];
+			memcpy(w, r->buf + r->off, 16);
+			if (w[2] > RD_REC_MAX || w[2] > (u32)in->snaplen)
+				return 0;
+			if (r->len - r->off >= 16 + w[2]) {
+				h->ts.tv_sec = (time_t)w[0];
+				h->ts.tv_usec = in->ns ? (i32)w[1] / 1000 : (i32)w[1];
+				h->caplen = w[2];
+				h->len = w[3];
+				*d = r->buf + r->off + 16;
+				r->off += 16 + w[2];
+				return 1;
+			}
+		}
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+		ssize_t got = pread(in->fd, r->buf + r->len, RD_BUF + RD_REC_MAX + 16 - r->len, (off_t)r->at);
+		if (got <= 0)
+			return 0;
+		r->len += (u32)got;
+		r->at += (u64)got;
+	}
+}
+
+/* Where the thread is in file i. */
+static u64 offset_of(struct worker *w, int i)
+{
+	return ins[i].ng ? (w->pf[i] ? pcapfile_offset(w->pf[i]) : 0) : w->rd.at - (w->rd.len - w->rd.off);
+}
+
+/* Every few records: waits while the thread is LEAD_BYTES ahead of the
+ * packet thread in the file; notes whether it is behind. 0 to stop. */
+static int keep_distance(struct worker *w, int i)
+{
+	u16 file = ins[i].file;
+	if (file >= AHEAD_FILES)
+		return 1;
+	u64 mine = offset_of(w, i);
+	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
+		u64 p = atomic_load_explicit(&progress[file], memory_order_relaxed);
+		w->behind = p && mine + 1 < p;
+		if (!p || mine + 1 < p + LEAD_BYTES)
+			return 1;
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < nins && !atomic_load(&stopping); i++) {
+		struct pcapfile *pf = w->pf[i];
+		struct pcap_pkthdr h;
+		const u8 *d;
+		struct packet pk;
+		w->rd = (struct reader){ .buf = w->rd.buf, .at = 24 };
+		while (ins[i].ng ? pf && pcapfile_next(pf, &h, &d) == 1 : rd_next(&w->rd, &ins[i], &h, &d)) {
+			if (!(++w->recs & 63) && !keep_distance(w, i))
+				break;
+			u32 iface = ins[i].ng ? pcapfile_iface(pf) : 0;
+			struct cap_pkt cp = {
+				.data = d, .caplen = h.caplen, .len = h.len,
+				.ts_us = (u64)h.ts.tv_sec * 1000000u + (u64)h.ts.tv_usec,
+				.linktype = ins[i].ng ? (iface < w->ifs[i]->n ? w->ifs[i]->v[iface].linktype : -1)
+				                      : ins[i].linktype,
+				.frame = ins[i].ng ? pcapfile_frame(pf) : 0, .file = ins[i].file, .iface = (u16)iface,
+			};
+			if (cp.linktype < 0 || decode_packet(&cp, &pk) != DEC_OK || pk.proto != 6 || !pk.l4_ok)
+				continue;
+			u64 before = w->seen;
+			on_packet(w, &pk);
+			if (w->seen != before && !keep_pace(w))
+				break;
+			if (atomic_load_explicit(&stopping, memory_order_relaxed))
+				break;
+		}
+	}
+	cert_thread_end();
+	return NULL;
+}
+
+void ahead_start(int jobs)
+{
+	char e[256];
+	jobs = MIN(jobs, AHEAD_MAX);
+	if (jobs <= 0 || !nins || ws)
+		return;
+	atomic_store(&stopping, 0);
+	for (int i = 0; i < AHEAD_FILES; i++)
+		atomic_store(&progress[i], 0);
+	ws = xcalloc((size_t)jobs, sizeof *ws);
+	nws = jobs;
+	for (int k = 0; k < jobs; k++) {
+		struct worker *w = &ws[k];
+		w->id = k;
+		w->n = jobs;
+		/* Cursors are opened here, on the packet thread: pcapfile's table of
+		 * mappings is written at open and close only. */
+		for (int i = 0; i < nins; i++) {
+			if (ins[i].ng) {
+				w->ifs[i] = xcalloc(1, sizeof *w->ifs[i]);
+				w->pf[i] = pcapng_open(ins[i].fd, w->ifs[i], -2, e, sizeof e);
+			}
+		}
+		w->rd.buf = xmalloc(RD_BUF + RD_REC_MAX + 16);
+		w->flows = xcalloc(FLOWS, sizeof *w->flows);
+		for (int b = 0; b < BUFS; b++)
+			w->free_bufs[w->nfree++] = xmalloc(sizeof(struct buf));
+	}
+	for (int k = 0; k < jobs; k++) {
+		if (pthread_create(&ws[k].th, NULL, run, &ws[k]) != 0)
+			break; /* fewer threads: the packet thread judges the rest */
+		nstarted++;
+	}
+}
+
+void ahead_stop(void)
+{
+	atomic_store(&stopping, 1);
+	for (int k = 0; k < nstarted; k++)
+		pthread_join(ws[k].th, NULL);
+	for (int k = 0; k < nws; k++) {
+		struct worker *w = &ws[k];
+		tot_seen += w->seen;
+		tot_judged += w->judged;
+		for (int i = 0; i < nins; i++) {
+			pcapfile_close(w->pf[i]);
+			free(w->ifs[i]);
+		}
+		for (u32 j = 0; j < FLOWS; j++)
+			release(w, &w->flows[j]);
+		for (int b = 0; b < w->nfree; b++)
+			free(w->free_bufs[b]);
+		free(w->flows);
+		free(w->rd.buf);
+	}
+	free(ws);
+	ws = NULL;
+	nws = nstarted = 0;
+	for (int i = 0; i < nins; i++)
+		close(ins[i].fd);
+	nins = 0;
+}
+
+void ahead_stats(u64 *seen, u64 *judged)
+{
+	*seen = tot_seen;
+	*judged = tot_judged;
+}
