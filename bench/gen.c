@@ -8,13 +8,23 @@
  * generator writes each of those "planted" failures to FILE.planted, one
  * line per finding panne must report, so the benchmark checks recall too.
  *
- * Usage: gen [-s SEED] -k CA.key -c CA.pem OUT.pcap BYTES
+ * Profiles (-p): "mix" (the default) gives every name one certificate, so a
+ * whole capture holds a couple of hundred distinct chains. "chains" gives
+ * every TLS 1.2 connection a leaf of its own (RSA, ECDSA P-256 or Ed25519
+ * keys; signed by the CA or by an ECDSA intermediate the chain then carries),
+ * and shorter, more frequent TLS 1.2 connections, so that verifying chains,
+ * not reading packets, is what a reader pays for.
+ *
+ * Usage: gen [-s SEED] [-p mix|chains] -k CA.key -c CA.pem OUT.pcap BYTES
  */
 #include <arpa/inet.h>
+#include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdint.h>
@@ -53,6 +63,114 @@ static size_t rnd_fill(u8 *p, size_t n)
 	return n;
 }
 static int pct(double p) { return (double)(rnd() % 1000000) < p * 10000.0; }
+
+static int chains; /* the "chains" profile */
+/* Its mix: % of TLS 1.3 sessions made TLS 1.2 (TLS 1.3's long streams are
+ * most of the bytes), % of TLS 1.2 connections short, the long ones' extra
+ * segments. Seed 1 then holds over 8 000 distinct chains in 1 GiB. */
+#define CH_TLS12 90
+#define CH_SHORT 85
+#define CH_LONG 200
+
+/* ---- OpenSSL's randomness from the seed (chains profile) ----
+ * Key generation and ECDSA signatures draw on OpenSSL's DRBGs: a built-in
+ * provider whose DRBG is splitmix64 makes them, and so the capture, the same
+ * on every run. Its own stream, so that OpenSSL's draws leave rnd() alone. */
+static u64 krs;
+
+static void *dr_new(void *provctx, void *parent, const OSSL_DISPATCH *pd)
+{
+	(void)provctx, (void)parent, (void)pd;
+	return &krs; /* every DRBG shares the one stream: single-threaded, same order each run */
+}
+static void dr_free(void *c) { (void)c; }
+static int dr_inst(void *c, unsigned st, int pr, const unsigned char *ps, size_t pl, const OSSL_PARAM *p)
+{
+	(void)c, (void)st, (void)pr, (void)ps, (void)pl, (void)p;
+	return 1;
+}
+static int dr_uninst(void *c) { (void)c; return 1; }
+static int dr_gen(void *c, unsigned char *out, size_t n, unsigned st, int pr, const unsigned char *a, size_t al)
+{
+	(void)c, (void)st, (void)pr, (void)a, (void)al;
+	u64 save = rs;
+	rs = krs;
+	rnd_fill(out, n);
+	krs = rs, rs = save;
+	return 1;
+}
+static int dr_lock(void *c) { (void)c; return 1; }
+static void dr_unlock(void *c) { (void)c; }
+static int dr_get(void *c, OSSL_PARAM *p)
+{
+	(void)c;
+	OSSL_PARAM *q;
+	if ((q = OSSL_PARAM_locate(p, OSSL_RAND_PARAM_STATE)) && !OSSL_PARAM_set_int(q, EVP_RAND_STATE_READY))
+		return 0;
+	if ((q = OSSL_PARAM_locate(p, OSSL_RAND_PARAM_STRENGTH)) && !OSSL_PARAM_set_uint(q, 256))
+		return 0;
+	if ((q = OSSL_PARAM_locate(p, OSSL_RAND_PARAM_MAX_REQUEST)) && !OSSL_PARAM_set_size_t(q, 1 << 16))
+		return 0;
+	return 1;
+}
+static const OSSL_PARAM *dr_gettable(void *c, void *provctx)
+{
+	static const OSSL_PARAM p[] = {
+		OSSL_PARAM_int(OSSL_RAND_PARAM_STATE, NULL),
+		OSSL_PARAM_uint(OSSL_RAND_PARAM_STRENGTH, NULL),
+		OSSL_PARAM_size_t(OSSL_RAND_PARAM_MAX_REQUEST, NULL),
+		OSSL_PARAM_END,
+	};
+	(void)c, (void)provctx;
+	return p;
+}
+static const OSSL_DISPATCH dr_fns[] = {
+	{ OSSL_FUNC_RAND_NEWCTX, (void (*)(void))dr_new },
+	{ OSSL_FUNC_RAND_FREECTX, (void (*)(void))dr_free },
+	{ OSSL_FUNC_RAND_INSTANTIATE, (void (*)(void))dr_inst },
+	{ OSSL_FUNC_RAND_UNINSTANTIATE, (void (*)(void))dr_uninst },
+	{ OSSL_FUNC_RAND_GENERATE, (void (*)(void))dr_gen },
+	{ OSSL_FUNC_RAND_ENABLE_LOCKING, (void (*)(void))dr_lock },
+	{ OSSL_FUNC_RAND_LOCK, (void (*)(void))dr_lock },
+	{ OSSL_FUNC_RAND_UNLOCK, (void (*)(void))dr_unlock },
+	{ OSSL_FUNC_RAND_GET_CTX_PARAMS, (void (*)(void))dr_get },
+	{ OSSL_FUNC_RAND_GETTABLE_CTX_PARAMS, (void (*)(void))dr_gettable },
+	{ 0, NULL },
+};
+static const OSSL_ALGORITHM dr_algs[] = {
+	{ "GEN-SPLITMIX", "provider=gen-rand", dr_fns, NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const OSSL_ALGORITHM *dr_query(void *provctx, int op, int *no_cache)
+{
+	(void)provctx;
+	*no_cache = 0;
+	return op == OSSL_OP_RAND ? dr_algs : NULL;
+}
+static const OSSL_DISPATCH dr_prov[] = {
+	{ OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))dr_query },
+	{ 0, NULL },
+};
+static int dr_init(const OSSL_CORE_HANDLE *h, const OSSL_DISPATCH *in, const OSSL_DISPATCH **out, void **provctx)
+{
+	(void)in;
+	*out = dr_prov;
+	*provctx = (void *)h;
+	return 1;
+}
+
+/* Before OpenSSL makes its first DRBG (it keeps the type it started with). */
+static void seeded_openssl(u64 seed)
+{
+	krs = seed ^ 0x6b657973u; /* "keys" */
+	/* Loading a provider by name stops the default one loading by itself. */
+	if (!OSSL_PROVIDER_add_builtin(NULL, "gen-rand", dr_init) || !OSSL_PROVIDER_load(NULL, "gen-rand") ||
+	    !OSSL_PROVIDER_load(NULL, "default") ||
+	    !RAND_set_DRBG_type(NULL, "GEN-SPLITMIX", "provider=gen-rand", NULL, NULL)) {
+		fprintf(stderr, "gen: cannot make OpenSSL's randomness deterministic\n");
+		exit(1);
+	}
+}
 
 /* ---- names and addresses ---- */
 static const char *svc_names[] = {
@@ -106,7 +224,9 @@ static int der_of(X509 *x, unsigned char **out)
 	return i2d_X509(x, out);
 }
 
-static X509 *make_cert(const char *cn, long serial, time_t nb, time_t na)
+/* A leaf for cn, with key pub, signed by the issuer ic (key ik). */
+static X509 *make_cert_by(const char *cn, long serial, time_t nb, time_t na, EVP_PKEY *pub, X509 *ic,
+                          EVP_PKEY *ik)
 {
 	X509 *x = X509_new();
 	X509_set_version(x, 2);
@@ -117,20 +237,26 @@ static X509 *make_cert(const char *cn, long serial, time_t nb, time_t na)
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_subject_name(x, n);
 	X509_NAME_free(n);
-	X509_set_issuer_name(x, X509_get_subject_name(ca_cert));
-	X509_set_pubkey(x, ca_key); /* one key pair for all: only signatures are checked */
+	X509_set_issuer_name(x, X509_get_subject_name(ic));
+	X509_set_pubkey(x, pub);
 	char san[128];
 	snprintf(san, sizeof san, "DNS:%s", cn);
 	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
+	X509V3_set_ctx(&ctx, ic, x, NULL, NULL, 0);
 	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
-	if (!X509_sign(x, ca_key, EVP_sha256())) {
+	if (!X509_sign(x, ik, EVP_sha256())) {
 		fprintf(stderr, "gen: cannot sign the certificate of %s\n", cn);
 		exit(1);
 	}
 	return x;
+}
+
+/* The mix profile's: one key pair for all, since only signatures are checked. */
+static X509 *make_cert(const char *cn, long serial, time_t nb, time_t na)
+{
+	return make_cert_by(cn, serial, nb, na, ca_key, ca_cert, ca_key);
 }
 
 static void load_ca(const char *keyf, const char *certf)
@@ -192,6 +318,123 @@ static void expired_cert(struct name *n)
 	X509 *x = make_cert(n->s, 10000 + (long)(n - names), t0 - 400 * 86400, t0 - 35 * 86400);
 	n->old_len = der_of(x, &n->old_der);
 	X509_free(x);
+}
+
+/* ---- the chains profile: a leaf per TLS 1.2 connection ---- */
+#define POOL 16 /* key pairs per type: RSA generation is slow, and only certificates need to differ */
+enum { K_RSA, K_EC, K_ED, NKT };
+static EVP_PKEY *pool[NKT][POOL];
+static EVP_PKEY *ica_key; /* the intermediate CA: ECDSA P-256, signed by the CA */
+static X509 *ica_cert;
+static unsigned char *ica_der;
+static int ica_len;
+static long leaf_serial = 100000; /* above the mix profile's serials */
+
+static EVP_PKEY *keygen(int t)
+{
+	EVP_PKEY *k = t == K_RSA ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+	            : t == K_EC  ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+	                         : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (!k) {
+		fprintf(stderr, "gen: cannot generate a key pair\n");
+		exit(1);
+	}
+	return k;
+}
+
+static void add_ext(X509 *x, X509V3_CTX *c, int nid, const char *v)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, c, nid, v);
+	if (!e || !X509_add_ext(x, e, -1)) {
+		fprintf(stderr, "gen: cannot add the extension %s\n", v);
+		exit(1);
+	}
+	X509_EXTENSION_free(e);
+}
+
+static void make_chain_keys(void)
+{
+	for (int t = 0; t < NKT; t++)
+		for (int i = 0; i < POOL; i++)
+			pool[t][i] = keygen(t);
+	ica_key = keygen(K_EC);
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
+	/* From the CA's first second for a year: the capture lies inside. */
+	ASN1_TIME_set(X509_getm_notBefore(x), t0 - 86400);
+	ASN1_TIME_set(X509_getm_notAfter(x), t0 + 365 * 86400);
+	X509_NAME *n = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"panne bench intermediate CA", -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_NAME_free(n);
+	X509_set_issuer_name(x, X509_get_subject_name(ca_cert));
+	X509_set_pubkey(x, ica_key);
+	X509V3_CTX c;
+	X509V3_set_ctx(&c, ca_cert, x, NULL, NULL, 0);
+	add_ext(x, &c, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+	add_ext(x, &c, NID_key_usage, "critical,keyCertSign,cRLSign");
+	add_ext(x, &c, NID_subject_key_identifier, "hash");
+	add_ext(x, &c, NID_authority_key_identifier, "keyid:always");
+	if (!X509_sign(x, ca_key, EVP_sha256())) {
+		fprintf(stderr, "gen: cannot sign the intermediate CA\n");
+		exit(1);
+	}
+	ica_cert = x;
+	ica_len = der_of(x, &ica_der);
+}
+
+/* The connection's own leaf for cn (the CA or the intermediate signs it,
+ * about half each); its DER into *der, its key type into *kt; returns 1
+ * when the intermediate signed it (the chain then carries it). */
+static int chain_leaf(const char *cn, int expired, unsigned char **der, int *len, int *kt)
+{
+	*kt = (int)rn(NKT);
+	int via = (int)rn(2);
+	time_t nb = expired ? t0 - 400 * 86400 : t0 - 30 * 86400, na = expired ? t0 - 35 * 86400 : t0 + 300 * 86400;
+	X509 *x = make_cert_by(cn, leaf_serial++, nb, na, pool[*kt][rn(POOL)], via ? ica_cert : ca_cert,
+	                       via ? ica_key : ca_key);
+	*len = der_of(x, der);
+	X509_free(x);
+	return via;
+}
+
+/* ---- distinct chains sent: a set of 64-bit hashes of Certificate messages ---- */
+static u64 *chain_set, nchains;
+static size_t chain_cap;
+
+static int chain_add(u64 h)
+{
+	if (2 * (nchains + 1) > chain_cap) {
+		size_t oc = chain_cap;
+		u64 *old = chain_set;
+		chain_cap = oc ? 2 * oc : 1024;
+		chain_set = calloc(chain_cap, sizeof *chain_set);
+		if (!chain_set) {
+			perror("gen");
+			exit(1);
+		}
+		nchains = 0;
+		for (size_t i = 0; i < oc; i++)
+			if (old[i])
+				chain_add(old[i]);
+		free(old);
+	}
+	size_t i = (size_t)(h % chain_cap);
+	for (; chain_set[i]; i = (i + 1) % chain_cap)
+		if (chain_set[i] == h)
+			return 0;
+	chain_set[i] = h;
+	nchains++;
+	return 1;
+}
+
+static void chain_seen(const u8 *p, size_t n)
+{
+	u64 h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	chain_add(h ? h : 1); /* 0 marks an empty slot */
 }
 
 static void make_clients(void)
@@ -418,6 +661,8 @@ static void sess_new(struct sess *s)
 	u32 r = rn(1000);
 	s->type = r < 300 ? S_DNS : r < 320 ? S_DNSTCP : r < 620 ? S_TLS13 : r < 750 ? S_TLS12
 	        : r < 830 ? S_HTTP : r < 880 ? S_QUIC : r < 890 ? S_REFUSED : r < 897 ? S_SYNTO : S_TLS13;
+	if (chains && s->type == S_TLS13 && pct(CH_TLS12))
+		s->type = S_TLS12; /* more handshakes that show their chain */
 	s->k.e.c = (int)rn(NCLIENTS);
 	/* Streaming names dominate; other destinations are the control group. */
 	s->k.e.n = pct(70) ? (int)rn(NSVC) : (int)(NSVC + rn(NOTHER));
@@ -446,7 +691,10 @@ static void sess_new(struct sess *s)
 		s->fail = pct(2) ? F_RST : pct(1.5) ? F_ALERT : F_NONE;
 		break;
 	case S_TLS12:
-		s->bulk = pct(60) ? 2 + (int)rn(18) : 20 + (int)rn(600);
+		if (chains) /* mostly short: many chains, not many bytes */
+			s->bulk = pct(CH_SHORT) ? 2 + (int)rn(18) : 20 + (int)rn(CH_LONG);
+		else
+			s->bulk = pct(60) ? 2 + (int)rn(18) : 20 + (int)rn(600);
 		s->fail = pct(2) ? F_MISMATCH : pct(1) ? F_EXPIRED : F_NONE;
 		break;
 	case S_HTTP:
@@ -502,10 +750,14 @@ static size_t client_hello(u8 *p, const char *sni, int tls13)
 		0, 10, 0, 8, 0, 6, 0, 29, 0, 23, 0, 24,          /* groups */
 		0, 11, 0, 2, 1, 0,                               /* point formats */
 		0, 16, 0, 14, 0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1', /* ALPN */
-		0, 13, 0, 10, 0, 8, 4, 3, 8, 4, 4, 1, 5, 1,      /* signature algorithms */
 	};
 	memcpy(x + e, fixed, sizeof fixed);
 	e += sizeof fixed;
+	/* Signature algorithms; with ed25519 where some servers' keys are such. */
+	static const u8 sa[] = { 0, 13, 0, 10, 0, 8, 4, 3, 8, 4, 4, 1, 5, 1 };
+	static const u8 sa_ed[] = { 0, 13, 0, 12, 0, 10, 4, 3, 8, 7, 8, 4, 4, 1, 5, 1 };
+	memcpy(x + e, chains ? sa_ed : sa, chains ? sizeof sa_ed : sizeof sa);
+	e += chains ? sizeof sa_ed : sizeof sa;
 	if (tls13) {
 		static const u8 v13[] = { 0, 43, 0, 5, 4, 3, 4, 3, 3, 0, 45, 0, 2, 1, 1, 0, 51, 0, 38, 0, 36, 0, 29, 0, 32 };
 		memcpy(x + e, v13, sizeof v13);
@@ -541,6 +793,7 @@ static size_t server_flight(struct sess *s)
 	o += rnd_fill(p + o, 32);
 	p[o++] = 32;
 	o += rnd_fill(p + o, 32);
+	size_t suite = o;
 	p[o++] = 0x13, p[o++] = tls13 ? 1 : 0, p[o++] = 0;
 	if (!tls13)
 		p[o - 3] = 0xc0, p[o - 2] = 0x2f;
@@ -569,22 +822,49 @@ static size_t server_flight(struct sess *s)
 	}
 	/* TLS 1.2: Certificate, ServerKeyExchange, ServerHelloDone in the same record */
 	struct name *nm = &names[s->k.e.n];
-	if (s->fail == F_EXPIRED)
-		expired_cert(nm);
-	const unsigned char *der = s->fail == F_MISMATCH ? bad_der : s->fail == F_EXPIRED ? nm->old_der : nm->der;
-	int dl = s->fail == F_MISMATCH ? bad_len : s->fail == F_EXPIRED ? nm->old_len : nm->derlen;
-	p[o] = 11, p[o + 1] = 0, put16(p + o + 2, (u16)(dl + 6));
-	p[o + 4] = 0, put16(p + o + 5, (u16)(dl + 3));
-	p[o + 7] = 0, put16(p + o + 8, (u16)dl);
-	memcpy(p + o + 10, der, (size_t)dl);
-	o += 10 + (size_t)dl;
-	p[o] = 12, p[o + 1] = 0, put16(p + o + 2, 4 + 32 + 4 + 256);
+	const unsigned char *der[2];
+	unsigned char *own = NULL;
+	int dl[2], nc = 1, kt = K_RSA;
+	if (chains) {
+		int ol;
+		const char *cn = s->fail == F_MISMATCH ? "unrelated.example.net" : nm->s;
+		if (chain_leaf(cn, s->fail == F_EXPIRED, &own, &ol, &kt))
+			der[1] = ica_der, dl[1] = ica_len, nc = 2;
+		der[0] = own, dl[0] = ol;
+	} else {
+		if (s->fail == F_EXPIRED)
+			expired_cert(nm);
+		der[0] = s->fail == F_MISMATCH ? bad_der : s->fail == F_EXPIRED ? nm->old_der : nm->der;
+		dl[0] = s->fail == F_MISMATCH ? bad_len : s->fail == F_EXPIRED ? nm->old_len : nm->derlen;
+	}
+	/* ECDSA and Ed25519 leaves go with an ECDHE_ECDSA suite (RFC 8422). */
+	if (kt != K_RSA)
+		p[suite + 1] = 0x2b;
+	size_t cl = 0;
+	for (int i = 0; i < nc; i++)
+		cl += 3 + (size_t)dl[i];
+	p[o] = 11, p[o + 1] = 0, put16(p + o + 2, (u16)(cl + 3));
+	p[o + 4] = 0, put16(p + o + 5, (u16)cl);
+	o += 7;
+	chain_seen(p + o, cl);
+	for (int i = 0; i < nc; i++) {
+		p[o] = 0, put16(p + o + 1, (u16)dl[i]);
+		memcpy(p + o + 3, der[i], (size_t)dl[i]);
+		o += 3 + (size_t)dl[i];
+	}
+	OPENSSL_free(own);
+	/* The key exchange's signature: its scheme and length follow the
+	 * leaf's key (rsa_pss_rsae_sha256, ecdsa_secp256r1_sha256, ed25519);
+	 * the bytes are filler, as nobody here holds the session's secrets. */
+	u16 sig = kt == K_RSA ? 0x0804 : kt == K_EC ? 0x0403 : 0x0807;
+	int sl = kt == K_RSA ? 256 : kt == K_EC ? 71 : 64;
+	p[o] = 12, p[o + 1] = 0, put16(p + o + 2, (u16)(4 + 32 + 4 + sl));
 	p[o + 4] = 3, put16(p + o + 5, 29), p[o + 7] = 32;
 	o += 8;
 	o += rnd_fill(p + o, 32);
-	p[o++] = 8, p[o++] = 4, put16(p + o, 256);
-	o += 2;
-	for (int i = 0; i < 256; i++)
+	put16(p + o, sig), put16(p + o + 2, (u16)sl);
+	o += 4;
+	for (int i = 0; i < sl; i++)
 		p[o++] = junk[(i * 7) % sizeof junk];
 	p[o] = 14, p[o + 1] = p[o + 2] = p[o + 3] = 0;
 	o += 4;
@@ -932,9 +1212,11 @@ int main(int argc, char **argv)
 	u64 seed = 1;
 	const char *keyf = NULL, *certf = NULL;
 	int o;
-	while ((o = getopt(argc, argv, "s:k:c:")) != -1) {
+	while ((o = getopt(argc, argv, "s:p:k:c:")) != -1) {
 		if (o == 's')
 			seed = strtoull(optarg, NULL, 0);
+		else if (o == 'p' && (!strcmp(optarg, "mix") || !strcmp(optarg, "chains")))
+			chains = !strcmp(optarg, "chains");
 		else if (o == 'k')
 			keyf = optarg;
 		else if (o == 'c')
@@ -944,7 +1226,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 2 || !keyf || !certf) {
 	usage:
-		fprintf(stderr, "usage: gen [-s SEED] -k CA.key -c CA.pem OUT.pcap BYTES\n");
+		fprintf(stderr, "usage: gen [-s SEED] [-p mix|chains] -k CA.key -c CA.pem OUT.pcap BYTES\n");
 		return 2;
 	}
 	u64 target = strtoull(argv[optind + 1], NULL, 0);
@@ -961,9 +1243,13 @@ int main(int argc, char **argv)
 	rs = seed;
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (u8)rnd();
+	if (chains)
+		seeded_openssl(seed);
 	load_ca(keyf, certf);
 	make_clients();
 	make_names();
+	if (chains)
+		make_chain_keys();
 	fprintf(plant, "# kind\tclient\tclient_port\tserver\tserver_port\tname\n");
 
 	u32 gh[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 262144, 1 };
@@ -1006,8 +1292,8 @@ int main(int argc, char **argv)
 	}
 	fclose(out);
 	fclose(plant);
-	fprintf(stderr, "gen: %s: %llu packets, %llu bytes, %llu planted findings, %.1f s\n", argv[optind],
-	        (unsigned long long)npkts, (unsigned long long)written, (unsigned long long)nplanted,
-	        (double)(now_us - (u64)t0 * 1000000) / 1e6);
+	fprintf(stderr, "gen: %s: %llu packets, %llu bytes, %llu planted findings, %llu distinct chains, %.1f s\n",
+	        argv[optind], (unsigned long long)npkts, (unsigned long long)written, (unsigned long long)nplanted,
+	        (unsigned long long)nchains, (double)(now_us - (u64)t0 * 1000000) / 1e6);
 	return 0;
 }
