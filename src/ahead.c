@@ -29,8 +29,14 @@
 #define HS_MAX 16384     /* server handshake bytes up to the end of Certificate */
 #define LEAD_MAX 1024    /* chains a thread may be ahead of the packet thread: the
                             cache (CERT_CACHE_CAP) must still hold them when it gets there */
-#define LEAD_BYTES (16u << 20) /* and bytes of the file: what it read is then still in
-                            the shared cache when the packet thread reads it */
+#define LEAD_BYTES (16u << 20) /* and bytes of the file ahead at most */
+#define SPARSE_BYTES (32u << 20) /* a classic file's stretch with fewer than SPARSE_MIN */
+#define SPARSE_MIN 8     /* chains to judge does not pay for reading it twice: the
+                            thread sleeps until the packet thread judges that many
+                            itself, then reads on from where the packet thread is */
+#define NEAR_BYTES (8u << 20) /* nearer than this, the thread only reads on: the packet
+                            thread, about to get there, judges those chains itself,
+                            and the two share the work instead of taking turns */
 
 struct input {
 	int fd;
@@ -81,7 +87,9 @@ struct worker {
 	struct buf *free_bufs[BUFS];
 	int nfree;
 	u64 seen, judged;
-	int behind;      /* the packet thread is further into the file */
+	int near;        /* the packet thread is less than NEAR_BYTES behind, or ahead */
+	int next_file;   /* dormant while the packet thread went on to the next input */
+	u64 win_at, win_judged; /* where the current stretch began, judged by then */
 	u64 recs;
 };
 
@@ -256,8 +264,7 @@ static int server_messages(struct worker *w, struct hflow *f, u64 ts)
 			}
 			if (n) {
 				w->seen++;
-				/* behind the packet thread, which judged it already */
-				if (!w->behind)
+				if (!w->near)
 					w->judged += (u64)cert_prefetch(w->id, chain, n, f->name, ts);
 			}
 			return 1;
@@ -424,20 +431,61 @@ static u64 offset_of(struct worker *w, int i)
 	return ins[i].ng ? (w->pf[i] ? pcapfile_offset(w->pf[i]) : 0) : w->rd.at - (w->rd.len - w->rd.off);
 }
 
+/* Sleeps while the packet thread judges few chains itself; then moves the
+ * reader of classic file i to where the packet thread is (a record
+ * boundary) and forgets the handshakes it followed. 0 to stop. */
+static int dormant(struct worker *w, int i)
+{
+	u16 file = ins[i].file;
+	u64 p0 = atomic_load_explicit(&progress[file], memory_order_relaxed), own0 = cert_own_judged();
+	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		u64 p = atomic_load_explicit(&progress[file], memory_order_relaxed), own = cert_own_judged();
+		for (int j = i + 1; j < nins; j++)
+			if (ins[j].file < AHEAD_FILES && atomic_load_explicit(&progress[ins[j].file], memory_order_relaxed))
+				w->next_file = 1;
+		if (w->next_file)
+			return 1;
+		if (own - own0 >= SPARSE_MIN && p) {
+			w->rd.len = w->rd.off = 0;
+			w->rd.at = p - 1;
+			for (u32 j = 0; j < FLOWS; j++)
+				release(w, &w->flows[j]);
+			w->win_at = p - 1;
+			w->win_judged = w->judged;
+			return 1;
+		}
+		if (p - p0 >= SPARSE_BYTES) {
+			p0 = p;
+			own0 = own;
+		}
+	}
+	return 0;
+}
+
 /* Every few records: waits while the thread is LEAD_BYTES ahead of the
- * packet thread in the file; notes whether it is behind. 0 to stop. */
+ * packet thread in the file; notes whether it is near; on a sparse stretch
+ * of a classic file, sleeps (dormant). 0 to stop. */
 static int keep_distance(struct worker *w, int i)
 {
 	u16 file = ins[i].file;
 	if (file >= AHEAD_FILES)
 		return 1;
 	u64 mine = offset_of(w, i);
+	if (!ins[i].ng && mine - w->win_at >= SPARSE_BYTES) {
+		int sparse = w->judged - w->win_judged < SPARSE_MIN;
+		w->win_at = mine;
+		w->win_judged = w->judged;
+		if (sparse)
+			return dormant(w, i);
+	}
 	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
 		u64 p = atomic_load_explicit(&progress[file], memory_order_relaxed);
-		w->behind = p && mine + 1 < p;
+		w->near = p && mine + 1 < p + NEAR_BYTES;
 		if (!p || mine + 1 < p + LEAD_BYTES)
 			return 1;
-		struct timespec ts = { 0, 50000 };
+		struct timespec ts = { 0, 1000000 }; /* 16 MiB ahead: no hurry */
 		nanosleep(&ts, NULL);
 	}
 	return 0;
@@ -452,8 +500,11 @@ static void *run(void *arg)
 		const u8 *d;
 		struct packet pk;
 		w->rd = (struct reader){ .buf = w->rd.buf, .at = 24 };
+		w->next_file = 0;
+		w->win_at = 0;
+		w->win_judged = w->judged;
 		while (ins[i].ng ? pf && pcapfile_next(pf, &h, &d) == 1 : rd_next(&w->rd, &ins[i], &h, &d)) {
-			if (!(++w->recs & 63) && !keep_distance(w, i))
+			if (!(++w->recs & 63) && (!keep_distance(w, i) || w->next_file))
 				break;
 			u32 iface = ins[i].ng ? pcapfile_iface(pf) : 0;
 			struct cap_pkt cp = {

@@ -43,6 +43,7 @@ static struct cache_ent *cache; /* CERT_CACHE_CAP entries, direct-mapped */
 static int vrun_idx = -1;       /* X509_STORE_CTX ex_data slot of struct vrun */
 static u64 n_hits, n_misses;
 static atomic_ullong n_checks;  /* cert_check() calls: how far the packet thread is (ahead.c) */
+static atomic_ullong n_own;     /* chains cert_check() judged itself: what look-ahead could have done */
 static EVP_MD *sha256;          /* fetched once: an implicit fetch per call takes locks */
 static EVP_MD_CTX *md;          /* reused for every cache key */
 
@@ -462,6 +463,7 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 	}
 	n_misses++;
 	pthread_mutex_unlock(&lock);
+	atomic_fetch_add_explicit(&n_own, 1, memory_order_relaxed);
 
 	if (judge_der(c, n, name, t, key, &fresh) < 0)
 		return NULL;
@@ -473,6 +475,7 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 }
 
 u64 cert_checks(void) { return atomic_load_explicit(&n_checks, memory_order_relaxed); }
+u64 cert_own_judged(void) { return atomic_load_explicit(&n_own, memory_order_relaxed); }
 
 static __thread EVP_MD_CTX *tmd; /* a look-ahead thread's own: freed by cert_thread_end() */
 

@@ -59,8 +59,10 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
  * cert_check() stays the packet thread's; both may run at once. */
 int cert_prefetch(int worker, const struct cert_der *c, size_t n, const char *name, u64 ts_us);
 
-/* cert_check() calls so far (any thread may ask). */
+/* cert_check() calls so far, and chains it judged itself, found neither
+ * cached nor being judged (any thread may ask). */
 u64 cert_checks(void);
+u64 cert_own_judged(void);
 
 /* A look-ahead thread's clean-up before it exits. */
 void cert_thread_end(void);

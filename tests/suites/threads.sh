@@ -35,7 +35,10 @@ for s in 11 12; do
 	bench/gen -s $s -k $CA.key -c $CA.pem "$T/mix$s.pcap" 20000000 2>/dev/null ||
 		{ echo "threads: the generator failed"; exit 1; }
 done
-if bench/gen -h 2>&1 | grep -q -- "-p chains"; then
+# longer than a sparse stretch (src/ahead.c SPARSE_BYTES): the thread sleeps, then resumes
+bench/gen -s 14 -k $CA.key -c $CA.pem "$T/long.pcap" 80000000 2>/dev/null ||
+	{ echo "threads: the generator failed"; exit 1; }
+if bench/gen -h 2>&1 | grep -q -- "-p mix|chains"; then
 	bench/gen -p chains -s 13 -k $CA.key -c $CA.pem "$T/chains.pcap" 30000000 2>/dev/null ||
 		{ echo "threads: the generator failed (chains)"; exit 1; }
 fi
