@@ -466,18 +466,21 @@ static int dormant(struct worker *w, int i)
 
 /* Every few records: waits while the thread is LEAD_BYTES ahead of the
  * packet thread in the file; notes whether it is near; on a sparse stretch
- * of a classic file, sleeps (dormant). 0 to stop. */
+ * sleeps (dormant) in a classic file, leaves a pcapng one. 0 to stop. */
 static int keep_distance(struct worker *w, int i)
 {
 	u16 file = ins[i].file;
 	if (file >= AHEAD_FILES)
 		return 1;
 	u64 mine = offset_of(w, i);
-	if (!ins[i].ng && mine - w->win_at >= SPARSE_BYTES) {
+	if (mine - w->win_at >= SPARSE_BYTES) {
 		int sparse = w->judged - w->win_judged < SPARSE_MIN;
 		w->win_at = mine;
 		w->win_judged = w->judged;
-		if (sparse)
+		/* a pcapng cursor cannot be moved: the thread leaves such a file */
+		if (sparse && ins[i].ng)
+			w->next_file = 1;
+		else if (sparse)
 			return dormant(w, i);
 	}
 	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
