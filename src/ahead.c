@@ -86,7 +86,7 @@ struct worker {
 	struct hflow *flows;
 	struct buf *free_bufs[BUFS];
 	int nfree;
-	u64 seen, judged;
+	u64 seen, judged, naps, mib;
 	int near;        /* the packet thread is less than NEAR_BYTES behind, or ahead */
 	int next_file;   /* dormant while the packet thread went on to the next input */
 	u64 win_at, win_judged; /* where the current stretch began, judged by then */
@@ -98,7 +98,7 @@ static int nins;
 static struct worker *ws;
 static int nws, nstarted;
 static atomic_int stopping;
-static u64 tot_seen, tot_judged; /* of the threads that ran, once stopped */
+static u64 tot_seen, tot_judged, tot_naps, tot_mib; /* of the threads that ran, once stopped */
 static _Atomic u64 progress[AHEAD_FILES]; /* the packet thread's offset + 1; 0 unknown */
 
 void ahead_progress(u16 file, u64 off)
@@ -436,6 +436,7 @@ static u64 offset_of(struct worker *w, int i)
  * boundary) and forgets the handshakes it followed. 0 to stop. */
 static int dormant(struct worker *w, int i)
 {
+	w->naps++;
 	u16 file = ins[i].file;
 	u64 p0 = atomic_load_explicit(&progress[file], memory_order_relaxed), own0 = cert_own_judged();
 	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
@@ -474,6 +475,7 @@ static int keep_distance(struct worker *w, int i)
 		return 1;
 	u64 mine = offset_of(w, i);
 	if (mine - w->win_at >= SPARSE_BYTES) {
+		w->mib += (mine - w->win_at) >> 20;
 		int sparse = w->judged - w->win_judged < SPARSE_MIN;
 		w->win_at = mine;
 		w->win_judged = w->judged;
@@ -575,6 +577,8 @@ void ahead_stop(void)
 		struct worker *w = &ws[k];
 		tot_seen += w->seen;
 		tot_judged += w->judged;
+		tot_naps += w->naps;
+		tot_mib += w->mib;
 		for (int i = 0; i < nins; i++) {
 			pcapfile_close(w->pf[i]);
 			free(w->ifs[i]);
@@ -594,8 +598,10 @@ void ahead_stop(void)
 	nins = 0;
 }
 
-void ahead_stats(u64 *seen, u64 *judged)
+void ahead_stats(u64 *seen, u64 *judged, u64 *naps, u64 *mib)
 {
 	*seen = tot_seen;
 	*judged = tot_judged;
+	*naps = tot_naps;
+	*mib = tot_mib;
 }

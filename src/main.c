@@ -630,10 +630,12 @@ int main(int argc, char **argv)
 	}
 	ahead_stop();
 	if (g_opts.verbose && jobs) {
-		u64 seen, judged;
-		ahead_stats(&seen, &judged);
+		u64 seen, judged, naps, mib;
+		ahead_stats(&seen, &judged, &naps, &mib);
 		warnx_("look-ahead: %d thread%s judged %llu of %llu certificate chains before the packet thread "
-		       "reached them", jobs, jobs == 1 ? "" : "s", (unsigned long long)judged, (unsigned long long)seen);
+		       "reached them (%llu MiB read, %llu sleeps on sparse stretches)", jobs, jobs == 1 ? "" : "s",
+		       (unsigned long long)judged, (unsigned long long)seen, (unsigned long long)mib,
+		       (unsigned long long)naps);
 	}
 	/* What the capturing tool said it lost (pcapng statistics blocks). */
 	struct run_stats *rst = (struct run_stats *)pipeline_stats();

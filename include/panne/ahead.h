@@ -35,7 +35,8 @@ void ahead_stop(void);
  * records): the threads keep a bounded distance ahead of it. */
 void ahead_progress(u16 file, u64 off);
 
-/* What the threads did, for -v: chains seen and judged ahead. */
-void ahead_stats(u64 *seen, u64 *judged);
+/* What the threads did, for -v: chains seen and judged ahead, sleeps on
+ * sparse stretches, MiB read. */
+void ahead_stats(u64 *seen, u64 *judged, u64 *naps, u64 *mib);
 
 #endif
