@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <ctype.h>
 
 #include "panne/ahead.h"
 #include "panne/capture.h"
@@ -19,6 +18,7 @@
 #include "panne/config.h"
 #include "panne/decode.h"
 #include "panne/pcapfile.h"
+#include "panne/services.h"
 #include "panne/util.h"
 
 #define AHEAD_FILES 16   /* inputs looked ahead in (the first ones of --merge) */
@@ -188,12 +188,9 @@ static void take_name(struct hflow *f, const u8 *b, u32 n)
 				if (l + nl > le)
 					return;
 				if (nt == 0 && nl && nl <= NAME_MAX_LEN) {
-					size_t k;
-					str_escape(b + l, nl, f->name, sizeof f->name);
-					for (k = 0; f->name[k]; k++)
-						f->name[k] = (char)tolower((unsigned char)f->name[k]);
-					while (k && f->name[k - 1] == '.')
-						f->name[--k] = 0;
+					char esc[NAME_MAX_LEN + 1];
+					str_escape(b + l, nl, esc, sizeof esc);
+					names_normalize(f->name, sizeof f->name, esc);
 					return;
 				}
 				l += nl;

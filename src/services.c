@@ -91,7 +91,7 @@ static u64 hstr(const char *s, size_t n)
 	return h;
 }
 
-static void lower_copy(char *out, size_t outsz, const char *in)
+void names_normalize(char *out, size_t outsz, const char *in)
 {
 	size_t i;
 	for (i = 0; in[i] && i + 1 < outsz; i++)
@@ -150,7 +150,7 @@ static void index_build(void)
 		char *d = xstrdup(cat[i].domains), *save = NULL;
 		for (char *t = strtok_r(d, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 			char low[NAME_MAX_LEN + 1];
-			lower_copy(low, sizeof low, t);
+			names_normalize(low, sizeof low, t);
 			sfx_add(low, (int)i);
 		}
 		free(d);
@@ -309,7 +309,7 @@ const char *services_of_name(const char *name)
 	char low[NAME_MAX_LEN + 1];
 	if (!name || !*name || !sfx)
 		return NULL;
-	lower_copy(low, sizeof low, name);
+	names_normalize(low, sizeof low, name);
 	/* Try the name, then each suffix that starts after a dot. */
 	for (const char *p = low; p && *p; p = strchr(p, '.'), p = p ? p + 1 : NULL) {
 		int s = sfx_find(p, strlen(p));
@@ -329,7 +329,7 @@ static int is_ip_literal(const char *s)
 static void regdom(const char *name, char *out, size_t outsz)
 {
 	char low[NAME_MAX_LEN + 1];
-	lower_copy(low, sizeof low, name);
+	names_normalize(low, sizeof low, name);
 	if (is_ip_literal(low)) {
 		snprintf(out, outsz, "%s", low);
 		return;
@@ -356,7 +356,7 @@ void services_group_at(const char *name, const struct addr *srv, const struct ad
 		/* Names repeat (one per exchange): the public suffix walk is done
 		 * once per interned name. */
 		char low[NAME_MAX_LEN + 1];
-		lower_copy(low, sizeof low, name);
+		names_normalize(low, sizeof low, name);
 		u32 id = name_group && *low ? name_slots[name_slot(low)] : 0;
 		if (id && name_group[id]) {
 			snprintf(out, outsz, "%s", name_group[id]);
@@ -425,7 +425,7 @@ u32 names_intern(const char *name)
 	char low[NAME_MAX_LEN + 1];
 	if (!name || !*name || !names)
 		return 0;
-	lower_copy(low, sizeof low, name);
+	names_normalize(low, sizeof low, name);
 	if (!*low)
 		return 0;
 	u32 j = name_slot(low);

@@ -43,6 +43,9 @@ int services_finding_in_scope(const char *group);
 /* Interned names: id 0 is "no name". Lowercases, strips a final dot.
  * Returns 0 when the table is full. */
 u32 names_intern(const char *name);
+/* A name as names_intern() keeps it: lowercased, without final dots, cut to
+ * outsz - 1 bytes. Pure: the look-ahead threads call it too. */
+void names_normalize(char *out, size_t outsz, const char *in);
 const char *names_get(u32 id); /* "" for 0 */
 
 /* DNS map: an answer seen at ts_us told client cli (NULL: unknown) that
