@@ -433,8 +433,10 @@ static u64 offset_of(struct worker *w, int i)
  * boundary) and forgets the handshakes it followed. 0 to stop. */
 static int dormant(struct worker *w, int i)
 {
-	w->naps++;
 	u16 file = ins[i].file;
+	if (!atomic_load_explicit(&progress[file], memory_order_relaxed))
+		return 1; /* no packet thread to wait for (ahead_scan) */
+	w->naps++;
 	u64 p0 = atomic_load_explicit(&progress[file], memory_order_relaxed), own0 = cert_own_judged();
 	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
 		struct timespec ts = { 0, 1000000 };
@@ -530,9 +532,56 @@ static void *run(void *arg)
 	return NULL;
 }
 
-void ahead_start(int jobs)
+/* A thread's cursors, table and buffers. Cursors are opened here, on the
+ * packet thread: pcapfile's table of mappings is written at open and close
+ * only. */
+static void worker_init(struct worker *w, int id, int n)
 {
 	char e[256];
+	memset(w, 0, sizeof *w);
+	w->id = id;
+	w->n = n;
+	for (int i = 0; i < nins; i++) {
+		if (ins[i].ng) {
+			w->ifs[i] = xcalloc(1, sizeof *w->ifs[i]);
+			w->pf[i] = pcapng_open(ins[i].fd, w->ifs[i], -2, e, sizeof e);
+		}
+	}
+	w->rd.buf = xmalloc(RD_BUF + RD_REC_MAX + 16);
+	w->flows = xcalloc(FLOWS, sizeof *w->flows);
+	for (int b = 0; b < BUFS; b++)
+		w->free_bufs[w->nfree++] = xmalloc(sizeof(struct buf));
+}
+
+static void worker_free(struct worker *w)
+{
+	tot_seen += w->seen;
+	tot_judged += w->judged;
+	tot_naps += w->naps;
+	tot_mib += w->mib;
+	for (int i = 0; i < nins; i++) {
+		pcapfile_close(w->pf[i]);
+		free(w->ifs[i]);
+	}
+	for (u32 j = 0; j < FLOWS; j++)
+		release(w, &w->flows[j]);
+	for (int b = 0; b < w->nfree; b++)
+		free(w->free_bufs[b]);
+	free(w->flows);
+	free(w->rd.buf);
+}
+
+static void close_inputs(void)
+{
+	for (int i = 0; i < nins; i++)
+		close(ins[i].fd);
+	nins = 0;
+	for (int i = 0; i < AHEAD_FILES; i++)
+		atomic_store(&progress[i], 0);
+}
+
+void ahead_start(int jobs)
+{
 	jobs = MIN(jobs, AHEAD_MAX);
 	if (jobs <= 0 || !nins || ws)
 		return;
@@ -541,23 +590,8 @@ void ahead_start(int jobs)
 		atomic_store(&progress[i], 0);
 	ws = xcalloc((size_t)jobs, sizeof *ws);
 	nws = jobs;
-	for (int k = 0; k < jobs; k++) {
-		struct worker *w = &ws[k];
-		w->id = k;
-		w->n = jobs;
-		/* Cursors are opened here, on the packet thread: pcapfile's table of
-		 * mappings is written at open and close only. */
-		for (int i = 0; i < nins; i++) {
-			if (ins[i].ng) {
-				w->ifs[i] = xcalloc(1, sizeof *w->ifs[i]);
-				w->pf[i] = pcapng_open(ins[i].fd, w->ifs[i], -2, e, sizeof e);
-			}
-		}
-		w->rd.buf = xmalloc(RD_BUF + RD_REC_MAX + 16);
-		w->flows = xcalloc(FLOWS, sizeof *w->flows);
-		for (int b = 0; b < BUFS; b++)
-			w->free_bufs[w->nfree++] = xmalloc(sizeof(struct buf));
-	}
+	for (int k = 0; k < jobs; k++)
+		worker_init(&ws[k], k, jobs);
 	for (int k = 0; k < jobs; k++) {
 		if (pthread_create(&ws[k].th, NULL, run, &ws[k]) != 0)
 			break; /* fewer threads: the packet thread judges the rest */
@@ -565,34 +599,31 @@ void ahead_start(int jobs)
 	}
 }
 
+int ahead_scan(const char *path)
+{
+	struct worker w;
+	ahead_open(path, 0);
+	if (!nins)
+		return -1;
+	atomic_store(&stopping, 0);
+	worker_init(&w, 0, 1);
+	run(&w);
+	worker_free(&w);
+	close_inputs();
+	return 0;
+}
+
 void ahead_stop(void)
 {
 	atomic_store(&stopping, 1);
 	for (int k = 0; k < nstarted; k++)
 		pthread_join(ws[k].th, NULL);
-	for (int k = 0; k < nws; k++) {
-		struct worker *w = &ws[k];
-		tot_seen += w->seen;
-		tot_judged += w->judged;
-		tot_naps += w->naps;
-		tot_mib += w->mib;
-		for (int i = 0; i < nins; i++) {
-			pcapfile_close(w->pf[i]);
-			free(w->ifs[i]);
-		}
-		for (u32 j = 0; j < FLOWS; j++)
-			release(w, &w->flows[j]);
-		for (int b = 0; b < w->nfree; b++)
-			free(w->free_bufs[b]);
-		free(w->flows);
-		free(w->rd.buf);
-	}
+	for (int k = 0; k < nws; k++)
+		worker_free(&ws[k]);
 	free(ws);
 	ws = NULL;
 	nws = nstarted = 0;
-	for (int i = 0; i < nins; i++)
-		close(ins[i].fd);
-	nins = 0;
+	close_inputs();
 }
 
 void ahead_stats(u64 *seen, u64 *judged, u64 *naps, u64 *mib)

@@ -31,6 +31,10 @@ void ahead_start(int jobs);
  * certificate cache goes (pipeline_reset). Safe to call when none ran. */
 void ahead_stop(void);
 
+/* One look-ahead pass over path on the calling thread, with no pacing: the
+ * fuzz target's entry point. -1 if path is not a file it reads. */
+int ahead_scan(const char *path);
+
 /* The packet thread's reader is at byte off of input file (every few
  * records): the threads keep a bounded distance ahead of it. */
 void ahead_progress(u16 file, u64 off);
