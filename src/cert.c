@@ -72,6 +72,10 @@ static int fast_pmeths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int
  * are libcrypto's own either way (test_cert compares both paths); other key
  * types, RSA-PSS keys among them, keep the provider path. Done once per
  * process; without it everything still works, only slower. */
+static int builtin_keys; /* the engine is registered */
+
+int cert_builtin_keys(void) { return builtin_keys; }
+
 static void fast_keys(void)
 {
 #ifndef OPENSSL_NO_ENGINE
@@ -86,6 +90,7 @@ static void fast_keys(void)
 		ENGINE_free(e);
 		e = NULL;
 	}
+	builtin_keys = e != NULL;
 	ERR_clear_error();
 #endif
 }

@@ -41,6 +41,11 @@ struct cert_verdict {
  * store reads hundreds of files). 0, or -1 with a message in err. */
 int cert_init(const char *ca_file, char *err, size_t errlen);
 
+/* 1 when certificates' keys are decoded by libcrypto's built-in methods
+ * (the default), 0 on the provider path (PANNE_PROVIDER_KEYS, or an
+ * OpenSSL without engines); known after cert_init(). */
+int cert_builtin_keys(void);
+
 /* Frees the verdict cache (tests, fuzzing); cert_init() makes a new one. */
 void cert_reset(void);
 

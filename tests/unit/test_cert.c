@@ -220,7 +220,7 @@ static void judge_all(struct cert_verdict *out)
 
 static void both_key_decoders_give_the_same_verdicts(void **s)
 {
-	static struct cert_verdict mine[MAXC], theirs[MAXC];
+	static struct cert_verdict mine[MAXC], theirs[MAXC + 1];
 	int fd[2];
 	(void)s;
 	make_all();
@@ -231,7 +231,8 @@ static void both_key_decoders_give_the_same_verdicts(void **s)
 	if (pid == 0) {
 		setenv("PANNE_PROVIDER_KEYS", "1", 1);
 		judge_all(theirs);
-		size_t o = 0, want = sizeof theirs[0] * (size_t)nchains;
+		theirs[nchains].n_sans = (u8)cert_builtin_keys(); /* the path the child took */
+		size_t o = 0, want = sizeof theirs[0] * (size_t)(nchains + 1);
 		while (o < want) {
 			ssize_t w = write(fd[1], (char *)theirs + o, want - o);
 			if (w <= 0)
@@ -242,7 +243,7 @@ static void both_key_decoders_give_the_same_verdicts(void **s)
 	}
 	close(fd[1]);
 	judge_all(mine);
-	size_t o = 0, want = sizeof theirs[0] * (size_t)nchains;
+	size_t o = 0, want = sizeof theirs[0] * (size_t)(nchains + 1);
 	ssize_t r;
 	while (o < want && (r = read(fd[0], (char *)theirs + o, want - o)) > 0)
 		o += (size_t)r;
@@ -251,6 +252,9 @@ static void both_key_decoders_give_the_same_verdicts(void **s)
 	waitpid(pid, &st, 0);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_int_equal(o, want);
+	/* the two paths were the two paths */
+	assert_int_equal(cert_builtin_keys(), 1);
+	assert_int_equal(theirs[nchains].n_sans, 0);
 
 	int bad = 0;
 	for (int i = 0; i < nchains; i++) {
