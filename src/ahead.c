@@ -27,9 +27,9 @@
 #define CH_MAX 4096      /* a ClientHello longer than this is not followed */
 #define REC_MAX (16384 + 5 + 2048) /* one TLS record (RFC 8446 section 5.2) */
 #define HS_MAX 16384     /* server handshake bytes up to the end of Certificate */
-#define LEAD_MAX 1024    /* chains a thread may be ahead of the packet thread: the
-                            cache (CERT_CACHE_CAP) must still hold them when it gets there */
-#define LEAD_BYTES (16u << 20) /* and bytes of the file ahead at most */
+#define LEAD_BYTES (16u << 20) /* bytes of the file a thread may be ahead of the packet
+                            thread: a few hundred chains at most, which the verdict
+                            cache (CERT_CACHE_CAP) still holds when it gets there */
 #define SPARSE_BYTES (32u << 20) /* a classic file's stretch with fewer than SPARSE_MIN */
 #define SPARSE_MIN 8     /* chains to judge does not pay for reading it twice: the
                             thread sleeps until the packet thread judges that many
@@ -44,6 +44,7 @@ struct input {
 	int ns;          /* classic pcap: nanosecond time stamps */
 	int snaplen;
 	int linktype;    /* classic pcap: the header's */
+	u32 data_at;     /* classic pcap: where its records start */
 	u16 file;
 };
 
@@ -115,11 +116,7 @@ int ahead_default_jobs(void)
 
 void ahead_open(const char *path, u16 file)
 {
-	struct {
-		u32 magic;
-		u16 major, minor;
-		u32 zone, sigfigs, snaplen, linktype;
-	} h;
+	struct pcapfile_hdr h;
 	if (nins == AHEAD_FILES || !path || strcmp(path, "-") == 0)
 		return;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -131,12 +128,12 @@ void ahead_open(const char *path, u16 file)
 	in->file = file;
 	if (pcapng_detect(fd)) {
 		in->ng = 1;
-	} else if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
-	           (h.magic == 0xa1b2c3d4 || h.magic == 0xa1b23c4d)) {
+	} else if (pcapfile_classic(fd, &h)) {
 		/* as libpcap's pcap_snapshot() reports it */
 		in->snaplen = h.snaplen == 0 || h.snaplen > RD_REC_MAX ? RD_REC_MAX : (int)h.snaplen;
-		in->ns = h.magic == 0xa1b23c4d;
-		in->linktype = (int)(h.linktype & 0x03ffffff);
+		in->ns = h.ns;
+		in->linktype = (int)(h.linktype & 0x03ffffff); /* without the FCS bits, as libpcap */
+		in->data_at = h.data_at;
 	} else {
 		close(fd);
 		return;
@@ -378,19 +375,6 @@ static void on_packet(struct worker *w, const struct packet *pk)
 		release(w, f);
 }
 
-/* Waits while this thread is far enough ahead of the packet thread. */
-static int keep_pace(struct worker *w)
-{
-	while (!atomic_load(&stopping)) {
-		/* this thread sees its share of the chains: 1/n of them */
-		if (w->seen * (u64)w->n < LEAD_MAX || w->seen * (u64)w->n - LEAD_MAX < cert_checks())
-			return 1;
-		struct timespec ts = { 0, 200000 };
-		nanosleep(&ts, NULL);
-	}
-	return 0;
-}
-
 /* The next record of a classic file: 1, or 0 at its end or at damage (the
  * packet thread says what is wrong; here it only ends the look-ahead). */
 static int rd_next(struct reader *r, const struct input *in, struct pcap_pkthdr *h, const u8 **d)
@@ -503,7 +487,7 @@ static void *run(void *arg)
 		struct pcap_pkthdr h;
 		const u8 *d;
 		struct packet pk;
-		w->rd = (struct reader){ .buf = w->rd.buf, .at = 24 };
+		w->rd = (struct reader){ .buf = w->rd.buf, .at = ins[i].data_at };
 		w->next_file = 0;
 		w->win_at = 0;
 		w->win_judged = w->judged;
@@ -520,10 +504,7 @@ static void *run(void *arg)
 			};
 			if (cp.linktype < 0 || decode_packet(&cp, &pk) != DEC_OK || pk.proto != 6 || !pk.l4_ok)
 				continue;
-			u64 before = w->seen;
 			on_packet(w, &pk);
-			if (w->seen != before && !keep_pace(w))
-				break;
 			if (atomic_load_explicit(&stopping, memory_order_relaxed))
 				break;
 		}

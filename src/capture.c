@@ -512,6 +512,8 @@ int cap_run_merged(struct cap_src **srcs, size_t n, cap_cb cb, void *user)
 			frame[best]++;
 			s->packets++;
 			s->bytes += h[best]->len;
+			if (s->pf && !(frame[best] & 63))
+				ahead_progress(s->idx, pcapfile_offset(s->pf));
 			if (!s->has_filter || pcap_offline_filter(&s->prog, h[best], d[best])) {
 				struct cap_pkt cp = { .data = d[best], .caplen = h[best]->caplen, .len = h[best]->len,
 					              .ts_us = (u64)h[best]->ts.tv_sec * 1000000u + (u64)h[best]->ts.tv_usec,

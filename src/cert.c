@@ -42,7 +42,6 @@ static char *store_ca_file;     /* the extra PEM file the store holds, or NULL *
 static struct cache_ent *cache; /* CERT_CACHE_CAP entries, direct-mapped */
 static int vrun_idx = -1;       /* X509_STORE_CTX ex_data slot of struct vrun */
 static u64 n_hits, n_misses;
-static atomic_ullong n_checks;  /* cert_check() calls: how far the packet thread is (ahead.c) */
 static atomic_ullong n_own;     /* chains cert_check() judged itself: what look-ahead could have done */
 static EVP_MD *sha256;          /* fetched once: an implicit fetch per call takes locks */
 static EVP_MD_CTX *md;          /* reused for every cache key */
@@ -59,6 +58,7 @@ static struct icache_ent {
 	X509 *x;
 } icache[ICACHE_CAP];
 
+static int builtin_keys; /* the engine below is registered */
 
 #ifndef OPENSSL_NO_ENGINE
 static const int fast_nids[] = { EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519, EVP_PKEY_ED448 };
@@ -85,10 +85,6 @@ static int fast_pmeths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int
  * are libcrypto's own either way (test_cert compares both paths); other key
  * types, RSA-PSS keys among them, keep the provider path. Done once per
  * process; without it everything still works, only slower. */
-static int builtin_keys; /* the engine is registered */
-
-int cert_builtin_keys(void) { return builtin_keys; }
-
 static void fast_keys(void)
 {
 #ifndef OPENSSL_NO_ENGINE
@@ -107,6 +103,8 @@ static void fast_keys(void)
 	ERR_clear_error();
 #endif
 }
+
+int cert_builtin_keys(void) { return builtin_keys; }
 
 int cert_init(const char *ca_file, char *err, size_t errlen)
 {
@@ -460,9 +458,11 @@ static int judge_der(const struct cert_der *c, size_t n, const char *name, i64 t
 	return 0;
 }
 
-/* Keys being judged by look-ahead threads now (cert_prefetch): the packet
- * thread waits for one of those rather than judge it a second time. */
-#define INFLIGHT_MAX 8
+/* Keys being judged now: by look-ahead thread k (cert_prefetch) in slot k,
+ * by the packet thread in the last one. The packet thread waits for a
+ * thread's rather than judge it a second time; a thread skips any. */
+#define INFLIGHT_MAX (CERT_PREFETCH_MAX + 1)
+#define OWN (INFLIGHT_MAX - 1)
 static pthread_cond_t judged = PTHREAD_COND_INITIALIZER;
 static u8 inflight[INFLIGHT_MAX][32];
 static u8 inflight_on[INFLIGHT_MAX];
@@ -475,27 +475,34 @@ static int is_inflight(const u8 key[32])
 	return 0;
 }
 
+/* What cert_check() and cert_prefetch() start with: the chain cut to
+ * CERT_CHAIN_MAX, the name ("" for none), the time in seconds and the
+ * cache key. 0, or -1 when there is nothing to judge. */
+static int prepare(EVP_MD_CTX *m, const struct cert_der *c, size_t *n, const char **name, u64 ts_us,
+                   i64 *t, u8 key[32])
+{
+	if (!cache || !store || !*n || !c[0].p)
+		return -1;
+	if (!*name)
+		*name = "";
+	*n = MIN(*n, (size_t)CERT_CHAIN_MAX);
+	*t = (i64)(ts_us / 1000000);
+	return chain_key(m, c, *n, *name, ts_us / 1000000 / CACHE_BUCKET_S, key);
+}
+
 const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const char *name,
                                       u64 ts_us)
 {
 	static struct cert_verdict out; /* the caller's copy: the cache may change under it */
 	u8 key[32];
-	i64 t = (i64)(ts_us / 1000000);
-	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
+	i64 t;
 	struct cache_ent fresh;
-
-	if (!cache || !store || !n || !c[0].p)
-		return NULL;
-	if (!name)
-		name = "";
-	n = MIN(n, (size_t)CERT_CHAIN_MAX);
-	atomic_fetch_add_explicit(&n_checks, 1, memory_order_relaxed);
 
 	/* Same chain, same name, same day: same verdict (unless a certificate's
 	 * validity starts or ends in between, see stable_lo/hi). A verdict is a
 	 * function of those alone, so whichever thread judged it, the report is
 	 * the same. */
-	if (chain_key(md, c, n, name, day, key) < 0)
+	if (prepare(md, c, &n, &name, ts_us, &t, key) < 0)
 		return NULL;
 	pthread_mutex_lock(&lock);
 	for (;;) {
@@ -511,19 +518,23 @@ const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const 
 		pthread_cond_wait(&judged, &lock);
 	}
 	n_misses++;
+	memcpy(inflight[OWN], key, 32);
+	inflight_on[OWN] = 1;
 	pthread_mutex_unlock(&lock);
 	atomic_fetch_add_explicit(&n_own, 1, memory_order_relaxed);
 
-	if (judge_der(c, n, name, t, key, &fresh) < 0)
-		return NULL;
+	int ok = judge_der(c, n, name, t, key, &fresh) == 0;
 	pthread_mutex_lock(&lock);
-	*slot_of(key) = fresh;
+	if (ok)
+		*slot_of(key) = fresh;
+	inflight_on[OWN] = 0;
 	pthread_mutex_unlock(&lock);
+	if (!ok)
+		return NULL;
 	out = fresh.v;
 	return &out;
 }
 
-u64 cert_checks(void) { return atomic_load_explicit(&n_checks, memory_order_relaxed); }
 u64 cert_own_judged(void) { return atomic_load_explicit(&n_own, memory_order_relaxed); }
 
 static __thread EVP_MD_CTX *tmd; /* a look-ahead thread's own: freed by cert_thread_end() */
@@ -538,19 +549,12 @@ void cert_thread_end(void)
 int cert_prefetch(int worker, const struct cert_der *c, size_t n, const char *name, u64 ts_us)
 {
 	u8 key[32];
-	i64 t = (i64)(ts_us / 1000000);
-	u64 day = ts_us / 1000000 / CACHE_BUCKET_S;
+	i64 t;
 	struct cache_ent fresh;
 	int rc = 0;
 
-	if (!cache || !store || !n || !c[0].p || worker < 0 || worker >= INFLIGHT_MAX)
-		return 0;
-	if (!name)
-		name = "";
-	n = MIN(n, (size_t)CERT_CHAIN_MAX);
-	if (!tmd && !(tmd = EVP_MD_CTX_new()))
-		return 0;
-	if (chain_key(tmd, c, n, name, day, key) < 0)
+	if (worker < 0 || worker >= CERT_PREFETCH_MAX || (!tmd && !(tmd = EVP_MD_CTX_new())) ||
+	    prepare(tmd, c, &n, &name, ts_us, &t, key) < 0)
 		return 0;
 	pthread_mutex_lock(&lock);
 	if (holds(slot_of(key), key, t) || is_inflight(key)) {

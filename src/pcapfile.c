@@ -121,25 +121,37 @@ static int map_at(struct pcapfile *pf, u64 at, u64 size)
 	return 0;
 }
 
-struct pcapfile *pcapfile_open(int fd, int snaplen)
+int pcapfile_classic(int fd, struct pcapfile_hdr *out)
 {
-	struct stat st;
 	struct {
 		u32 magic;
 		u16 major, minor;
 		u32 zone, sigfigs, snaplen, linktype;
 	} hdr;
-	int slot;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < FILE_HDR ||
-	    (u64)st.st_size > SIZE_MAX / 2 || snaplen <= 0)
-		return NULL;
-	if (pread(fd, &hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
-		return NULL;
+	if (fd < 0 || pread(fd, &hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+		return 0;
 	/* Version 2.4 in this host's order only: older versions may have
 	 * caplen and len swapped, and other byte orders need their fields and
 	 * some pseudo-headers swapped; libpcap does all that. */
 	if ((hdr.magic != MAGIC_US && hdr.magic != MAGIC_NS) || hdr.major != 2 || hdr.minor != 4)
+		return 0;
+	if (out) {
+		out->ns = hdr.magic == MAGIC_NS;
+		out->snaplen = hdr.snaplen;
+		out->linktype = hdr.linktype;
+		out->data_at = FILE_HDR;
+	}
+	return 1;
+}
+
+struct pcapfile *pcapfile_open(int fd, int snaplen)
+{
+	struct stat st;
+	struct pcapfile_hdr hdr;
+	int slot;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < FILE_HDR ||
+	    (u64)st.st_size > SIZE_MAX / 2 || snaplen <= 0 || !pcapfile_classic(fd, &hdr))
 		return NULL;
 	for (slot = 0; slot < MAPS_MAX && maps[slot].base; slot++)
 		;
@@ -149,7 +161,7 @@ struct pcapfile *pcapfile_open(int fd, int snaplen)
 	pf->fd = fd;
 	pf->off = FILE_HDR;
 	pf->snaplen = (u32)snaplen;
-	pf->ns = hdr.magic == MAGIC_NS;
+	pf->ns = hdr.ns;
 	pf->slot = slot;
 	maps[slot].shrunk = 0;
 	if (map_at(pf, 0, (u64)st.st_size) < 0) {

@@ -10,9 +10,10 @@
 #ifndef PANNE_AHEAD_H
 #define PANNE_AHEAD_H
 
+#include "panne/cert.h"
 #include "panne/types.h"
 
-#define AHEAD_MAX 8 /* look-ahead threads at most (-j) */
+#define AHEAD_MAX CERT_PREFETCH_MAX /* look-ahead threads at most (-j) */
 
 /* -j's default: one thread per core beyond the first, at most 4. */
 int ahead_default_jobs(void);

@@ -57,16 +57,17 @@ void cert_reset(void);
 const struct cert_verdict *cert_check(const struct cert_der *c, size_t n, const char *name,
                                       u64 ts_us);
 
+#define CERT_PREFETCH_MAX 8 /* look-ahead threads cert_prefetch() serves */
+
 /* Judges ahead of need, from a look-ahead thread (ahead.h) numbered worker
- * (0..7): a later cert_check() of the same chain, name and day finds the
+ * (0 .. CERT_PREFETCH_MAX - 1): a later cert_check() of the same chain, name and day finds the
  * verdict, or waits for it while it is being judged. Returns 1 if it judged
  * the chain, 0 if it was cached already, being judged, or not decodable.
  * cert_check() stays the packet thread's; both may run at once. */
 int cert_prefetch(int worker, const struct cert_der *c, size_t n, const char *name, u64 ts_us);
 
-/* cert_check() calls so far, and chains it judged itself, found neither
- * cached nor being judged (any thread may ask). */
-u64 cert_checks(void);
+/* Chains cert_check() judged itself, found neither cached nor being judged
+ * (any thread may ask). */
 u64 cert_own_judged(void);
 
 /* A look-ahead thread's clean-up before it exits. */

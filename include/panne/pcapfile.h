@@ -15,6 +15,19 @@
 
 struct pcapfile;
 
+/* The header of a classic pcap file as pcapfile_open() accepts it. */
+struct pcapfile_hdr {
+	int ns;         /* nanosecond time stamps */
+	u32 snaplen;    /* as written: libpcap's pcap_snapshot() may differ */
+	u32 linktype;   /* as written, FCS bits included */
+	u32 data_at;    /* offset of the first record */
+};
+
+/* 1 if the file open on fd is a classic pcap file of version 2.4 in this
+ * host's byte order (what pcapfile_open() reads in place), with *out set
+ * when out is not NULL; 0 otherwise. */
+int pcapfile_classic(int fd, struct pcapfile_hdr *out);
+
 /* Maps the file open on fd when it is a classic pcap file of version 2.4
  * written in this host's byte order and mapping works; NULL otherwise, and
  * the caller reads it through libpcap. libpcap must already have accepted
