@@ -38,25 +38,14 @@
                             thread, about to get there, judges those chains itself,
                             and the two share the work instead of taking turns */
 
+#define SNAP_MAX 262144  /* libpcap's largest record */
+
 struct input {
 	int fd;
 	int ng;          /* pcapng */
-	int ns;          /* classic pcap: nanosecond time stamps */
-	int snaplen;
+	int snaplen;     /* classic pcap: as libpcap's pcap_snapshot() reports it */
 	int linktype;    /* classic pcap: the header's */
-	u32 data_at;     /* classic pcap: where its records start */
 	u16 file;
-};
-
-/* A classic pcap file read with pread() into a buffer of the thread's own:
- * mapping it as the packet thread does would make both threads' page faults
- * and unmappings queue on the one process's memory map lock. */
-#define RD_BUF (256u << 10) /* read at a time: stays in the core's L2 */
-#define RD_REC_MAX 262144 /* libpcap's largest record */
-struct reader {
-	u8 *buf;
-	u32 len, off;    /* bytes held, bytes consumed */
-	u64 at;          /* file offset of buf[len] */
 };
 
 struct buf {
@@ -81,8 +70,7 @@ struct hflow {
 struct worker {
 	pthread_t th;
 	int id, n;
-	struct pcapfile *pf[AHEAD_FILES]; /* pcapng */
-	struct reader rd;
+	struct pcapfile *pf[AHEAD_FILES]; /* a cursor of the thread's own per input */
 	struct pcapng_ifs *ifs[AHEAD_FILES];
 	struct hflow *flows;
 	struct buf *free_bufs[BUFS];
@@ -130,10 +118,8 @@ void ahead_open(const char *path, u16 file)
 		in->ng = 1;
 	} else if (pcapfile_classic(fd, &h)) {
 		/* as libpcap's pcap_snapshot() reports it */
-		in->snaplen = h.snaplen == 0 || h.snaplen > RD_REC_MAX ? RD_REC_MAX : (int)h.snaplen;
-		in->ns = h.ns;
+		in->snaplen = h.snaplen == 0 || h.snaplen > SNAP_MAX ? SNAP_MAX : (int)h.snaplen;
 		in->linktype = (int)(h.linktype & 0x03ffffff); /* without the FCS bits, as libpcap */
-		in->data_at = h.data_at;
 	} else {
 		close(fd);
 		return;
@@ -377,39 +363,10 @@ static void on_packet(struct worker *w, const struct packet *pk)
 
 /* The next record of a classic file: 1, or 0 at its end or at damage (the
  * packet thread says what is wrong; here it only ends the look-ahead). */
-static int rd_next(struct reader *r, const struct input *in, struct pcap_pkthdr *h, const u8 **d)
-{
-	for (;;) {
-		if (r->len - r->off >= 16) {
-			u32 w[4];
-			memcpy(w, r->buf + r->off, 16);
-			if (w[2] > RD_REC_MAX || w[2] > (u32)in->snaplen)
-				return 0;
-			if (r->len - r->off >= 16 + w[2]) {
-				h->ts.tv_sec = (time_t)w[0];
-				h->ts.tv_usec = in->ns ? (i32)w[1] / 1000 : (i32)w[1];
-				h->caplen = w[2];
-				h->len = w[3];
-				*d = r->buf + r->off + 16;
-				r->off += 16 + w[2];
-				return 1;
-			}
-		}
-		memmove(r->buf, r->buf + r->off, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-		ssize_t got = pread(in->fd, r->buf + r->len, RD_BUF + RD_REC_MAX + 16 - r->len, (off_t)r->at);
-		if (got <= 0)
-			return 0;
-		r->len += (u32)got;
-		r->at += (u64)got;
-	}
-}
-
 /* Where the thread is in file i. */
 static u64 offset_of(struct worker *w, int i)
 {
-	return ins[i].ng ? (w->pf[i] ? pcapfile_offset(w->pf[i]) : 0) : w->rd.at - (w->rd.len - w->rd.off);
+	return w->pf[i] ? pcapfile_offset(w->pf[i]) : 0;
 }
 
 /* Sleeps while the packet thread judges few chains itself; then moves the
@@ -432,8 +389,7 @@ static int dormant(struct worker *w, int i)
 		if (w->next_file)
 			return 1;
 		if (own - own0 >= SPARSE_MIN && p) {
-			w->rd.len = w->rd.off = 0;
-			w->rd.at = p - 1;
+			pcapfile_seek(w->pf[i], p - 1);
 			for (u32 j = 0; j < FLOWS; j++)
 				release(w, &w->flows[j]);
 			w->win_at = p - 1;
@@ -487,11 +443,10 @@ static void *run(void *arg)
 		struct pcap_pkthdr h;
 		const u8 *d;
 		struct packet pk;
-		w->rd = (struct reader){ .buf = w->rd.buf, .at = ins[i].data_at };
 		w->next_file = 0;
 		w->win_at = 0;
 		w->win_judged = w->judged;
-		while (ins[i].ng ? pf && pcapfile_next(pf, &h, &d) == 1 : rd_next(&w->rd, &ins[i], &h, &d)) {
+		while (pf && pcapfile_next(pf, &h, &d) == 1) {
 			if (!(++w->recs & 63) && (!keep_distance(w, i) || w->next_file))
 				break;
 			u32 iface = ins[i].ng ? pcapfile_iface(pf) : 0;
@@ -526,9 +481,10 @@ static void worker_init(struct worker *w, int id, int n)
 		if (ins[i].ng) {
 			w->ifs[i] = xcalloc(1, sizeof *w->ifs[i]);
 			w->pf[i] = pcapng_open(ins[i].fd, w->ifs[i], -2, e, sizeof e);
+		} else {
+			w->pf[i] = pcapfile_open(ins[i].fd, ins[i].snaplen);
 		}
 	}
-	w->rd.buf = xmalloc(RD_BUF + RD_REC_MAX + 16);
 	w->flows = xcalloc(FLOWS, sizeof *w->flows);
 	for (int b = 0; b < BUFS; b++)
 		w->free_bufs[w->nfree++] = xmalloc(sizeof(struct buf));
@@ -549,7 +505,6 @@ static void worker_free(struct worker *w)
 	for (int b = 0; b < w->nfree; b++)
 		free(w->free_bufs[b]);
 	free(w->flows);
-	free(w->rd.buf);
 }
 
 static void close_inputs(void)

@@ -1,12 +1,13 @@
-/* \summary: capture files read in place, classic pcap and pcapng: the file
- * is mapped and each record is handed out where it lies, with libpcap's
- * checks and messages.
+/* \summary: capture files read by panne itself, classic pcap and pcapng,
+ * with libpcap's checks and messages.
  * libpcap copies every record twice (kernel to stdio, stdio to its buffer);
  * on a file in the page cache those copies cost more than all of panne's
- * analysis (bench/README.md). pcapng is read here in full (every interface,
- * several sections, both byte orders), which libpcap cannot do; pipes,
- * standard input, other classic byte orders and versions, and BPF stay
- * with libpcap. */
+ * analysis (bench/README.md). A classic file is read with pread(2) into a
+ * buffer of the cursor's own that stays in the core's cache, and each
+ * record handed out where it lies there; a pcapng file is mapped, a window
+ * at a time, and read in full (every interface, several sections, both
+ * byte orders), which libpcap cannot do. Pipes, standard input, other
+ * classic byte orders and versions, and BPF stay with libpcap. */
 #ifndef PANNE_PCAPFILE_H
 #define PANNE_PCAPFILE_H
 
@@ -28,14 +29,11 @@ struct pcapfile_hdr {
  * when out is not NULL; 0 otherwise. */
 int pcapfile_classic(int fd, struct pcapfile_hdr *out);
 
-/* Maps the file open on fd when it is a classic pcap file of version 2.4
- * written in this host's byte order and mapping works; NULL otherwise, and
- * the caller reads it through libpcap. libpcap must already have accepted
- * the file's header: snaplen is pcap_snapshot() of it. fd stays the
- * caller's and must stay open while pf is used (windows are mapped from
- * it as the reading goes). The first call installs a SIGBUS handler for
- * files that shrink under their mapping. One thread reads files: the
- * table of mappings the handler looks at has no lock. */
+/* A cursor over the file open on fd when it is a classic pcap file of
+ * version 2.4 written in this host's byte order; NULL otherwise, and the
+ * caller reads it through libpcap. snaplen is libpcap's pcap_snapshot() of
+ * the file. fd stays the caller's and must stay open while pf is used.
+ * Cursors of their own over one file may be used by different threads. */
 struct pcapfile *pcapfile_open(int fd, int snaplen);
 
 /* The next record: 1 with *h and *data set (valid until the next call),
@@ -46,6 +44,11 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data);
 
 const char *pcapfile_error(const struct pcapfile *pf);
 u64 pcapfile_offset(const struct pcapfile *pf); /* bytes consumed so far */
+
+/* Classic pcap: the next record is the one at file offset off, which must
+ * be a record boundary (a pcapfile_offset() of another cursor over the same
+ * file). Frame numbers go on from where they were. */
+void pcapfile_seek(struct pcapfile *pf, u64 off);
 
 /* pcapng (draft-ietf-opsawg-pcapng). Interfaces are numbered across the
  * file in the order of their Interface Description Blocks, sections
@@ -84,7 +87,10 @@ int pcapng_detect(int fd);
  * cursors over one file, one per interface, merge dumpcap's per-interface
  * bursts into time order without reading the file into memory. ifs is
  * shared and must outlive the cursor. NULL, with err, when the file does
- * not start with a Section Header Block panne can read. */
+ * not start with a Section Header Block panne can read. The first call
+ * installs a SIGBUS handler for files that shrink under their mapping;
+ * cursors are opened and closed on one thread (the handler's table of
+ * mappings has no lock), and may be read on others. */
 struct pcapfile *pcapng_open(int fd, struct pcapng_ifs *ifs, int only, char *err, size_t errlen);
 
 /* For the last record pcapfile_next() returned: its frame number (1-based,
