@@ -148,8 +148,7 @@ static u32 sum(const u32 *v)
 
 static int rst_by_server(const struct finding *f)
 {
-	json_t *s = json_object_get(f->detail, "sender");
-	return !s || strcmp(json_string_value(s) ? json_string_value(s) : "", "client") != 0;
+	return !(f->facts & FACT_SENDER_CLIENT);
 }
 
 /* Findings that say something failed, as opposed to a client's own reset
@@ -377,8 +376,7 @@ static const struct finding *first_of(const struct gview *g, int k, u32 origins)
 
 static int resolver_local(const struct finding *f)
 {
-	json_t *l = json_object_get(f->detail, "resolver_local");
-	return (l && json_is_true(l)) || f->origin == O_LOCAL;
+	return (f->facts & FACT_RESOLVER_LOCAL) || f->origin == O_LOCAL;
 }
 
 static void set_num(char *buf, size_t n, u32 v) { snprintf(buf, n, "%u", v); }
@@ -415,7 +413,7 @@ static int family_path(const struct gview *g, const struct ctx *c, int k, int ca
 static int silent_plain(const struct gview *g, size_t i, struct vars *v)
 {
 	const struct finding *f = g->firstk[silent[i].kind];
-	if (!f || json_object_get(f->detail, "gateway"))
+	if (!f || (f->facts & FACT_GATEWAY))
 		return 0;
 	frames_of(g, silent[i].kind, ANY_ORIGIN, v->frames, sizeof v->frames);
 	snprintf(v->what, sizeof v->what, "%s", silent[i].what);
@@ -466,7 +464,7 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 		size_t o = 0;
 		for (u32 i = 0; i < g->nidx; i++) {
 			const struct finding *f = findings_get(g->idx[i]);
-			if (f->kind != K_SYN_TIMEOUT || !json_object_get(f->detail, "flood"))
+			if (f->kind != K_SYN_TIMEOUT || !(f->facts & FACT_FLOOD))
 				continue;
 			if (k < 5 && o < sizeof v.frames)
 				o += (size_t)snprintf(v.frames + o, sizeof v.frames - o, "%s%u", k ? ", " : "", f->frame);
@@ -507,12 +505,11 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 	case C_SILENT_GW_FWD:
 		for (size_t i = 0; i < NSILENT; i++) {
 			const struct finding *f = g->firstk[silent[i].kind];
-			json_t *gw = f ? json_object_get(f->detail, "gateway") : NULL;
-			if (!gw || (f->origin == O_LOCAL) != (r->cond == C_SILENT_GW_DROP))
+			if (!f || !(f->facts & FACT_GATEWAY) || (f->origin == O_LOCAL) != (r->cond == C_SILENT_GW_DROP))
 				continue;
 			frames_of(g, silent[i].kind, ANY_ORIGIN, v.frames, sizeof v.frames);
 			snprintf(v.what, sizeof v.what, "%s", silent[i].what);
-			snprintf(v.gw, sizeof v.gw, "%s", json_string_value(gw) ? json_string_value(gw) : "");
+			finding_detail_str(f, "gateway", v.gw, sizeof v.gw);
 			adds(t, r, &v, w);
 		}
 		return;
@@ -608,14 +605,16 @@ static void apply(const struct rule *r, const struct ctx *c, struct tally *t)
 		if (!f)
 			return;
 		frames_of(g, K_QUIC_CLOSE, r->origins, v.frames, sizeof v.frames);
-		json_t *al = json_object_get(f->detail, "alert"), *an = json_object_get(f->detail, "alert_name");
-		json_t *en = json_object_get(f->detail, "error_name");
+		json_t *d = finding_detail(f);
+		json_t *al = json_object_get(d, "alert"), *an = json_object_get(d, "alert_name");
+		json_t *en = json_object_get(d, "error_name");
 		if (al)
 			snprintf(v.what, sizeof v.what, "TLS alert %s (%lld)", json_string_value(an) ? json_string_value(an) : "?",
 			         (long long)json_integer_value(al));
 		else
 			snprintf(v.what, sizeof v.what, "error %s", json_string_value(en) ? json_string_value(en) : "(application)");
 		snprintf(v.also, sizeof v.also, "%s", al ? ", as it would end a TLS handshake over TCP" : "");
+		json_decref(d);
 		hit = 1;
 		break;
 	}

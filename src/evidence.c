@@ -149,15 +149,17 @@ static size_t comments(size_t file, u32 frame, char (*out)[1024])
 		char a[ADDR_STRLEN], b[ADDR_STRLEN];
 		const char *q = f->kind == K_DNS_REFUSED ? "dns/" : f->kind == K_TCP_REFUSED ? "tcp/" : "";
 		/* The finding's own why, where its detail has one in words. */
-		const char *why = json_string_value(json_object_get(f->detail, "gateway"));
+		json_t *d = finding_detail(f);
+		const char *why = json_string_value(json_object_get(d, "gateway"));
 		if (!why)
-			why = json_string_value(json_object_get(f->detail, "reason"));
+			why = json_string_value(json_object_get(d, "reason"));
 		snprintf(out[k++], 1024, "panne: %s (%s%s%s%s%s) %s -> %s:%u, origin %s%s%s, %s of its evidence: %s See: panne --explain %s%s",
 		         kind_name(f->kind), category_name(f->cat), f->group[0] ? ", service " : "", f->group,
 		         f->name[0] ? ", name " : "", f->name, f->cli.fam ? addr_fmt(&f->cli, a) : "-",
 		         f->srv.fam ? addr_fmt(&f->srv, b) : "-", f->sport, origin_name(f->origin),
 		         why ? ": " : "", why ? why : "", e == 0 ? "first frame" : "a frame", x ? x->brief : "", q,
 		         kind_name(f->kind));
+		json_decref(d);
 	}
 	return k;
 }

@@ -106,7 +106,7 @@ void findings_init(void)
 void findings_reset(void)
 {
 	for (size_t i = 0; i < n_store; i++)
-		json_decref(store[i].detail);
+		free(store[i].detail_s);
 	free(store);
 	store = NULL;
 	n_store = cap_store = 0;
@@ -213,6 +213,26 @@ void finding_set_name(struct finding *f, const char *name)
 	f->name[o] = 0;
 }
 
+/* The detail as text, and the facts diagnose tests on many findings. A
+ * tree of a few keys takes ~1 KB in jansson's objects, its text ~200 bytes:
+ * on a long capture the findings kept for the report are what grows. The
+ * default precision of reals (17 digits) gives every double back as it was,
+ * and parsing keeps the keys in their order, so reports are unchanged. */
+static void freeze(struct finding *f)
+{
+	json_t *d = f->detail;
+	if (!d)
+		return;
+	const char *sender = json_string_value(json_object_get(d, "sender"));
+	f->facts = (sender && strcmp(sender, "client") == 0 ? FACT_SENDER_CLIENT : 0) |
+	           (json_is_true(json_object_get(d, "resolver_local")) ? FACT_RESOLVER_LOCAL : 0) |
+	           (json_object_get(d, "gateway") ? FACT_GATEWAY : 0) |
+	           (json_object_get(d, "flood") ? FACT_FLOOD : 0);
+	f->detail_s = json_object_size(d) ? json_dumps(d, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(d);
+	f->detail = NULL;
+}
+
 void findings_emit(struct finding *f)
 {
 	/* Without a name, a shared address is credited as its client resolved it. */
@@ -227,8 +247,38 @@ void findings_emit(struct finding *f)
 		cap_store = cap_store ? cap_store * 2 : 256;
 		store = xrealloc(store, cap_store * sizeof *store);
 	}
+	freeze(f);
 	store[n_store++] = *f;
-	f->detail = NULL; /* ownership moved to the store */
+	f->detail_s = NULL; /* ownership moved to the store */
+}
+
+json_t *finding_detail(const struct finding *f)
+{
+	if (f->detail)
+		return json_incref(f->detail);
+	json_t *d = f->detail_s ? json_loads(f->detail_s, 0, NULL) : NULL;
+	return d ? d : json_object();
+}
+
+int finding_detail_str(const struct finding *f, const char *key, char *out, size_t n)
+{
+	json_t *d = finding_detail(f), *v = json_object_get(d, key);
+	snprintf(out, n, "%s", json_string_value(v) ? json_string_value(v) : "");
+	json_decref(d);
+	return v != NULL;
+}
+
+void finding_detail_set(struct finding *f, const char *key, json_t *v)
+{
+	json_t *d = finding_detail(f);
+	json_object_set_new(d, key, v);
+	if (f->detail) {
+		json_decref(d);
+		return;
+	}
+	free(f->detail_s);
+	f->detail = d;
+	freeze(f);
 }
 
 size_t findings_count(void) { return n_store; }

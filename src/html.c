@@ -516,13 +516,15 @@ static void h_finding(FILE *o, const struct finding *f, const struct report_inpu
 	}
 	fputs(" &#183; Wireshark filter ", o);
 	h_filter(o, f);
-	if (f->detail && json_object_size(f->detail)) {
-		char *d = json_dumps(f->detail, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+	json_t *fd = finding_detail(f);
+	if (json_object_size(fd)) {
+		char *d = json_dumps(fd, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 		fputs("<div class=\"detail\"><code>", o);
 		html_text(o, d);
 		fputs("</code></div>", o);
 		free(d);
 	}
+	json_decref(fd);
 	fputs("</li>\n", o);
 }
 

@@ -191,8 +191,8 @@ static struct finding *captured(int kind, const char *name, const struct addr *s
 		    (name && name[0] && strcasecmp(f->name, name) != 0))
 			continue;
 		/* DNS: the same query type too, when both say it. */
-		const char *q1 = json_string_value(json_object_get(f->detail, "qtype"));
-		if (qtype && q1 && strcmp(q1, qtype) != 0)
+		char q1[32];
+		if (qtype && finding_detail_str(f, "qtype", q1, sizeof q1) && q1[0] && strcmp(q1, qtype) != 0)
 			continue;
 		claimed[i] = 1;
 		return f;
@@ -210,7 +210,7 @@ static void emit_or_merge(struct finding *fd, const char *name, u16 cport)
 		findings_emit(fd);
 		return;
 	}
-	json_object_set(old->detail, "probe", fd->detail);
+	finding_detail_set(old, "probe", json_incref(fd->detail));
 	if (old->origin == O_UNKNOWN)
 		old->origin = fd->origin;
 	json_decref(fd->detail);
@@ -390,7 +390,7 @@ static void conn_findings(const struct probe_target *t)
 			/* A reset or a close: the capture's rst finding says who sent it. */
 			struct finding *old = captured(-1, NULL, &pc->srv, pc->cport, IPPROTO_TCP_, NULL);
 			if (old)
-				json_object_set_new(old->detail, "probe", json_pack("{s:s}", "tls_error", pc->tls_err));
+				finding_detail_set(old, "probe", json_pack("{s:s}", "tls_error", pc->tls_err));
 		}
 		if (pc->nchain) {
 			struct cert_der der[CERT_CHAIN_MAX];

@@ -54,7 +54,7 @@ json_t *report_finding_json(const struct finding *f, const char **files)
 	json_object_set_new(o, "origin", json_string(origin_name(f->origin)));
 	if (g_opts.probe) /* an addition to the contract: the probe's own traffic */
 		json_object_set_new(o, "source", json_string("probe"));
-	json_object_set(o, "detail", f->detail ? f->detail : json_object());
+	json_object_set_new(o, "detail", finding_detail(f));
 	return o;
 }
 
@@ -466,7 +466,9 @@ static void text_findings(FILE *out, const char *group, const char **files, cons
 		i = j;
 		/* One example with its facts, so the line can be checked by hand. */
 		char a[ADDR_STRLEN], b[ADDR_STRLEN];
-		char *d = json_dumps(first->detail, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_t *fd = finding_detail(first);
+		char *d = json_dumps(fd, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(fd);
 		char fr[16] = "-";
 		if (first->frame)
 			snprintf(fr, sizeof fr, "%u", first->frame);

@@ -57,8 +57,17 @@ struct finding {
 	char group[SERVICE_KEY_LEN];    /* filled by findings_emit */
 	const char *iface;         /* interface of frame when the input has several (OUTPUT.md
 	                            * interface), else NULL; set by main, storage main's */
-	json_t *detail;            /* kind's facts, owned by the finding */
+	json_t *detail;            /* kind's facts, owned by the finding until findings_emit */
+	char *detail_s;            /* in the store: the facts as compact JSON text, a quarter of
+	                            * the tree's memory; read through finding_detail() */
+	u8 facts;                  /* FACT_*: what diagnose asks of the detail of many findings */
 };
+
+/* Facts of a detail that diagnose tests on many findings, set by findings_emit. */
+#define FACT_SENDER_CLIENT 1u   /* "sender": "client" (a reset or close the client sent) */
+#define FACT_RESOLVER_LOCAL 2u  /* "resolver_local": true */
+#define FACT_GATEWAY 4u         /* has "gateway" (a gateway twin's word on a silence) */
+#define FACT_FLOOD 8u           /* has "flood" */
 
 const char *kind_name(int kind);        /* "refused", "rst_injection"... */
 const char *category_name(int cat);     /* "dns", "tcp", "tls", "http", "quic" */
@@ -82,7 +91,17 @@ void finding_add_ev(struct finding *f, u32 frame);
 /* Sets name from a wire string (escaped) or a C string. */
 void finding_set_name(struct finding *f, const char *name);
 
-/* Takes ownership of f->detail; copies f into the store. Fills f->group
+/* A finding's detail, stored or not: a new reference (an empty object when
+ * it has none) that the caller releases with json_decref. */
+json_t *finding_detail(const struct finding *f);
+/* Copies the string value of key in f's detail into out ("" when it is not
+ * a string); 1 when the detail has key at all. */
+int finding_detail_str(const struct finding *f, const char *key, char *out, size_t n);
+/* Sets key of a stored finding's detail to v (the reference is taken). */
+void finding_detail_set(struct finding *f, const char *key, json_t *v);
+
+/* Takes ownership of f->detail, which it keeps as JSON text; copies f into
+ * the store. Fills f->group
  * from the name, or the server address through the DNS map (services).
  * When the store is full the finding is counted but not kept. */
 void findings_emit(struct finding *f);

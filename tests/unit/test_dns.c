@@ -66,7 +66,7 @@ static void tick(u64 at)
 
 static const char *dstr(const struct finding *f, const char *key)
 {
-	json_t *v = json_object_get(f->detail, key);
+	json_t *v = json_object_get(t_detail(f), key);
 	return v ? json_string_value(v) : NULL;
 }
 
@@ -98,7 +98,7 @@ static void nxdomain_is_one_finding_with_response_then_query(void **s)
 	assert_int_equal(f->ev[1], 1);
 	assert_string_equal(f->name, "nope.spotify.com");
 	assert_string_equal(f->group, "spotify");
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "rcode")), 3);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "rcode")), 3);
 	const struct group_stats *g = findings_group_find("spotify");
 	assert_non_null(g);
 	assert_int_equal(g->seen[CAT_DNS], 1);
@@ -155,7 +155,7 @@ static void two_differing_answers_are_an_injection(void **s)
 	const struct finding *f = t_find(K_DNS_INJECTION, 0);
 	assert_non_null(f);
 	assert_int_equal(f->origin, O_ONPATH);
-	json_t *ans = json_object_get(f->detail, "answers");
+	json_t *ans = json_object_get(t_detail(f), "answers");
 	assert_int_equal(json_array_size(ans), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(ans, 1), "frame")), 3);
 	/* Both answers were checked; the second one showed the race. */
@@ -179,7 +179,7 @@ static void private_answer_from_beyond_the_lan_with_no_handshake_is_tampering(vo
 	assert_string_equal(f->name, "open.spotify.com");
 	assert_string_equal(dstr(f, "reason"), "private_unconfirmed");
 	assert_int_equal(f->origin, O_RESOLVER);
-	assert_false(json_is_true(json_object_get(f->detail, "resolver_local")));
+	assert_false(json_is_true(json_object_get(t_detail(f), "resolver_local")));
 	assert_int_equal(f->frame, 2);
 	assert_int_equal(dns_failed("spotify", &seen), 1);
 	assert_int_equal(seen, 1);
@@ -214,7 +214,7 @@ static void private_answer_a_handshake_refuses_is_private_failed(void **s)
 	const struct finding *f = t_find(K_DNS_BOGUS_ANSWER, 0);
 	assert_non_null(f);
 	assert_string_equal(dstr(f, "reason"), "private_failed");
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "handshake_frame")), 77);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "handshake_frame")), 77);
 	int has77 = 0;
 	for (u8 i = 0; i < f->n_ev; i++)
 		has77 |= f->ev[i] == 77;
@@ -245,7 +245,7 @@ static void lan_resolver_pointing_names_nowhere_is_a_local_filter(void **s)
 		assert_non_null(f);
 		assert_string_equal(dstr(f, "reason"), want[i][1]);
 		assert_int_equal(f->origin, O_LOCAL);
-		assert_true(json_is_true(json_object_get(f->detail, "resolver_local")));
+		assert_true(json_is_true(json_object_get(t_detail(f), "resolver_local")));
 	}
 	/* A LAN resolver's private answer that no handshake spoke against: the
 	 * site's own DNS (split horizon, a LAN cache), not a failure. */
@@ -310,7 +310,7 @@ static void bogus_answer_from_another_distance_than_the_resolver_is_on_path(void
 	const struct finding *f = t_find(K_DNS_BOGUS_ANSWER, 0);
 	assert_non_null(f);
 	assert_int_equal(f->origin, O_ONPATH);
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "ip_ttl")), 61);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "ip_ttl")), 61);
 }
 
 static const struct finding *only_timeout(void)
@@ -369,8 +369,8 @@ static void retransmissions_that_stopped_while_the_client_went_on_are_given_up(v
 	pipeline_file_end();
 	const struct finding *f = only_timeout();
 	assert_string_equal(dstr(f, "gave_up"), "retransmissions_stopped");
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "retries")), 1);
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "next_query_frame")), 3);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "retries")), 1);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "next_query_frame")), 3);
 }
 
 static void a_wait_of_many_round_trips_is_unanswered_once_the_round_trip_is_known(void **s)
@@ -421,7 +421,7 @@ static void a_resolver_silent_since_a_query_timed_out_leaves_the_later_ones_unan
 		assert_int_equal(f->frame, (u32)i + 1);
 		assert_string_equal(dstr(f, "rule"), rules[i]);
 	}
-	assert_int_equal(json_integer_value(json_object_get(t_find(K_DNS_TIMEOUT, 1)->detail, "timed_out_frame")), 1);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(t_find(K_DNS_TIMEOUT, 1)), "timed_out_frame")), 1);
 }
 
 static void a_resolver_that_answers_again_is_not_silent(void **s)
@@ -557,8 +557,8 @@ static void many_large_answers_to_no_query_are_one_reflection(void **s)
 	assert_int_equal(t_count(K_DNS_REFLECTION), 1);
 	assert_int_equal(findings_count(), 1);
 	const struct finding *r = t_find(K_DNS_REFLECTION, 0);
-	assert_int_equal(json_integer_value(json_object_get(r->detail, "count")), 60);
-	assert_int_equal(json_integer_value(json_object_get(r->detail, "sources")), 30);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(r), "count")), 60);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(r), "sources")), 30);
 	assert_string_equal(dstr(r, "target"), CLI);
 	assert_string_equal(dstr(r, "qname"), "isc.org");
 	assert_int_equal(r->frame, 1);

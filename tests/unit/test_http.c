@@ -50,9 +50,9 @@ static void split_503_is_one_finding_with_server_and_request(void **s)
 	const struct finding *f = t_find(K_HTTP_5XX, 0);
 	assert_non_null(f);
 	assert_int_equal(t_count(K_HTTP_5XX), 1);
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "status")), 503);
-	assert_string_equal(json_string_value(json_object_get(f->detail, "server_header")), "nginx");
-	assert_string_equal(json_string_value(json_object_get(f->detail, "uri")), "/browse");
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "status")), 503);
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "server_header")), "nginx");
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "uri")), "/browse");
 	assert_string_equal(f->group, "netflix");
 	assert_int_equal(f->frame, 6);
 	assert_int_equal(f->ev[1], 4);
@@ -68,8 +68,8 @@ static void keep_alive_bodies_are_skipped_to_the_next_status(void **s)
 	send_s(40001, "HTTP/1.1 504 Gateway Timeout\r\nContent-Length: 0\r\n\r\n", T0 + 600);
 	pipeline_file_end();
 	assert_int_equal(t_count(K_HTTP_5XX), 2);
-	assert_int_equal(json_integer_value(json_object_get(t_find(K_HTTP_5XX, 0)->detail, "status")), 502);
-	assert_string_equal(json_string_value(json_object_get(t_find(K_HTTP_5XX, 1)->detail, "uri")), "/c");
+	assert_int_equal(json_integer_value(json_object_get(t_detail(t_find(K_HTTP_5XX, 0)), "status")), 502);
+	assert_string_equal(json_string_value(json_object_get(t_detail(t_find(K_HTTP_5XX, 1)), "uri")), "/c");
 	const struct group_stats *g = findings_group_find("netflix");
 	assert_int_equal(g->seen[CAT_HTTP], 3);
 	assert_int_equal(g->failed[CAT_HTTP], 2);
@@ -147,7 +147,7 @@ static void hostile_heads_do_not_crash(void **s)
 	const struct finding *f = t_find(K_HTTP_5XX, 0);
 	assert_non_null(f);
 	/* Wire bytes are escaped before they reach any output. */
-	assert_non_null(strstr(json_string_value(json_object_get(f->detail, "reason")), "\\x01"));
+	assert_non_null(strstr(json_string_value(json_object_get(t_detail(f), "reason")), "\\x01"));
 }
 
 int main(void)

@@ -457,9 +457,9 @@ static void silence_is_quic_timeout(void **state)
 	assert_non_null(f);
 	assert_int_equal(f->cat, CAT_QUIC);
 	assert_string_equal(f->name, "example.com");
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "retries")), 1);
-	assert_string_equal(json_string_value(json_object_get(f->detail, "stage")), "no_answer");
-	assert_string_equal(json_string_value(json_object_get(f->detail, "version")), "0x00000001");
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "retries")), 1);
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "stage")), "no_answer");
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "version")), "0x00000001");
 	assert_int_equal(group_of("example.com")->failed[CAT_QUIC], 1);
 }
 
@@ -486,12 +486,12 @@ static void server_alert_is_quic_close(void **state)
 	assert_non_null(f);
 	assert_int_equal(f->origin, O_SERVER);
 	assert_int_equal(f->frame, 2);
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "error_code")), 0x178);
-	assert_int_equal(json_integer_value(json_object_get(f->detail, "alert")), 120);
-	assert_string_equal(json_string_value(json_object_get(f->detail, "alert_name")), "no_application_protocol");
-	assert_string_equal(json_string_value(json_object_get(f->detail, "error_name")), "CRYPTO_ERROR");
-	assert_string_equal(json_string_value(json_object_get(f->detail, "reason_phrase")), "no h3");
-	assert_string_equal(json_string_value(json_object_get(f->detail, "sender")), "server");
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "error_code")), 0x178);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(f), "alert")), 120);
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "alert_name")), "no_application_protocol");
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "error_name")), "CRYPTO_ERROR");
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "reason_phrase")), "no h3");
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "sender")), "server");
 	assert_int_equal(quic_stats()->connection_closes, 1);
 	pipeline_file_end();
 	assert_int_equal(t_count(K_QUIC_CLOSE), 1);
@@ -517,8 +517,8 @@ static void version_negotiation_without_common_version(void **state)
 	pipeline_file_end();
 	const struct finding *f = t_find(K_QUIC_VERSION, 0);
 	assert_non_null(f);
-	assert_string_equal(json_string_value(json_object_get(f->detail, "offered")), "0x00000001");
-	json_t *sup = json_object_get(f->detail, "supported");
+	assert_string_equal(json_string_value(json_object_get(t_detail(f), "offered")), "0x00000001");
+	json_t *sup = json_object_get(t_detail(f), "supported");
 	assert_int_equal(json_array_size(sup), 2);
 	assert_string_equal(json_string_value(json_array_get(sup, 0)), "0xff00001d");
 	assert_int_equal(quic_stats()->version_negotiations, 1);

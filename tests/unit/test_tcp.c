@@ -70,7 +70,7 @@ static void unanswered_syn_times_out_only_when_due(void **s)
 	pipeline_file_end();
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
 	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
-	assert_int_equal(json_integer_value(json_object_get(t->detail, "retries")), 1);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(t), "retries")), 1);
 	assert_int_equal(t->n_ev, 2);
 }
 
@@ -91,10 +91,10 @@ static void reset_sender_is_told_apart(void **s)
 	t_feed(&f, T0 + 600);
 	pipeline_file_end();
 	assert_int_equal(t_count(K_RST), 1);
-	assert_string_equal(json_string_value(json_object_get(t_find(K_RST, 0)->detail, "sender")), "server");
+	assert_string_equal(json_string_value(json_object_get(t_detail(t_find(K_RST, 0)), "sender")), "server");
 	assert_int_equal(t_find(K_RST, 0)->origin, O_SERVER);
 	assert_int_equal(t_count(K_RST_INJECTION), 1);
-	assert_string_equal(json_string_value(json_object_get(t_find(K_RST_INJECTION, 0)->detail, "sender")), "client");
+	assert_string_equal(json_string_value(json_object_get(t_detail(t_find(K_RST_INJECTION, 0)), "sender")), "client");
 }
 
 static void reset_with_data_still_flowing_is_injected(void **s)
@@ -130,7 +130,7 @@ static void many_half_open_from_many_sources_is_one_flood(void **s)
 	pipeline_file_end();
 	assert_int_equal(t_count(K_SYN_FLOOD), 1);
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 0);
-	assert_int_equal(json_integer_value(json_object_get(t_find(K_SYN_FLOOD, 0)->detail, "count")), 600);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(t_find(K_SYN_FLOOD, 0)), "count")), 600);
 }
 
 
@@ -171,12 +171,12 @@ static void linux_conn(const char *cli, u16 cp, const char *srv, u8 cli_ttl, u8 
 
 static const char *signal_of(const struct finding *f, const char *name)
 {
-	return json_string_value(json_object_get(json_object_get(f->detail, "signals"), name));
+	return json_string_value(json_object_get(json_object_get(t_detail(f), "signals"), name));
 }
 
 static const char *rule_of(const struct finding *f)
 {
-	return json_string_value(json_object_get(f->detail, "rule"));
+	return json_string_value(json_object_get(t_detail(f), "rule"));
 }
 
 /* ---- where a reset comes from, counted from the capture point ---- */
@@ -218,7 +218,7 @@ static void capture_beyond_the_clients_is_learnt(void **s)
 	assert_int_equal(t_count(K_RST), 2);
 	const struct finding *a = t_find(K_RST, 0), *b = t_find(K_RST, 1);
 	assert_int_equal(a->origin, O_LOCAL);
-	assert_non_null(strstr(json_string_value(json_object_get(a->detail, "origin_reason")), "not on their link"));
+	assert_non_null(strstr(json_string_value(json_object_get(t_detail(a), "origin_reason")), "not on their link"));
 	assert_int_equal(b->origin, O_ONPATH);
 }
 
@@ -260,7 +260,7 @@ static void ttl_and_ip_id_together_make_an_injection(void **s)
 	assert_non_null(strstr(signal_of(r, "ttl"), "12 hops"));
 	assert_non_null(strstr(signal_of(r, "ip_id"), "does not continue"));
 	assert_non_null(strstr(signal_of(r, "df"), "as every packet"));
-	assert_true(json_real_value(json_object_get(r->detail, "score")) >= 2.5);
+	assert_true(json_real_value(json_object_get(t_detail(r), "score")) >= 2.5);
 	assert_int_equal(findings_checks(1)[AC_RESETS], 1);
 }
 
@@ -275,7 +275,7 @@ static void one_signal_alone_is_no_injection(void **s)
 	const struct finding *r = t_find(K_RST, 0);
 	assert_non_null(r);
 	assert_non_null(strstr(signal_of(r, "ip_id"), "continues"));
-	assert_true(json_real_value(json_object_get(r->detail, "score")) < 2.5);
+	assert_true(json_real_value(json_object_get(t_detail(r), "score")) < 2.5);
 }
 
 static void data_after_the_reset_is_conclusive(void **s)
@@ -291,7 +291,7 @@ static void data_after_the_reset_is_conclusive(void **s)
 	const struct finding *r = t_find(K_RST_INJECTION, 0);
 	assert_non_null(r);
 	assert_non_null(signal_of(r, "data_after"));
-	assert_string_equal(json_string_value(json_object_get(r->detail, "reason")),
+	assert_string_equal(json_string_value(json_object_get(t_detail(r), "reason")),
 	                    "data from the same side kept flowing after the reset");
 }
 
@@ -381,7 +381,7 @@ static void client_that_retried_and_went_on_gave_up(void **s)
 	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
 	assert_non_null(t);
 	assert_string_equal(rule_of(t), "gave_up");
-	assert_int_equal(json_integer_value(json_object_get(t->detail, "retries")), 2);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(t), "retries")), 2);
 }
 
 static void fallback_to_another_address_of_the_name_gave_up(void **s)
@@ -407,7 +407,7 @@ static void fallback_to_another_address_of_the_name_gave_up(void **s)
 	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
 	assert_non_null(t);
 	assert_string_equal(rule_of(t), "gave_up");
-	assert_string_equal(json_string_value(json_object_get(t->detail, "moved_to")), "198.51.100.11");
+	assert_string_equal(json_string_value(json_object_get(t_detail(t), "moved_to")), "198.51.100.11");
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
 }
 
@@ -524,7 +524,7 @@ static void fallback_to_the_other_family_gave_up(void **s)
 	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
 	assert_int_equal(t->cli.fam, 6);
 	assert_string_equal(rule_of(t), "gave_up");
-	assert_string_equal(json_string_value(json_object_get(t->detail, "moved_to")), "198.51.100.12");
+	assert_string_equal(json_string_value(json_object_get(t_detail(t), "moved_to")), "198.51.100.12");
 }
 
 static void many_round_trips_of_silence_is_unanswered(void **s)
@@ -566,11 +566,11 @@ static void flood_stays_one_and_the_clients_starved_syn_is_reported(void **s)
 	pipeline_file_end();
 	assert_int_equal(t_count(K_SYN_FLOOD), 1);
 	const struct finding *fl = t_find(K_SYN_FLOOD, 0);
-	assert_true(json_integer_value(json_object_get(fl->detail, "count")) >= 600);
+	assert_true(json_integer_value(json_object_get(t_detail(fl), "count")) >= 600);
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 1);
 	const struct finding *t = t_find(K_SYN_TIMEOUT, 0);
 	assert_int_equal(t->cport, 41111);
-	assert_int_equal(json_integer_value(json_object_get(t->detail, "flood")), fl->frame);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(t), "flood")), fl->frame);
 	assert_int_equal(t->origin, fl->origin);
 	assert_int_equal(findings_checks(1)[AC_FLOODS], 1);
 }
@@ -593,11 +593,11 @@ static void vertical_scan_is_one_finding_and_nobodys_failure(void **s)
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 0);
 	assert_int_equal(t_count(K_TCP_REFUSED), 0);
 	const struct finding *sc = t_find(K_SCAN, 0);
-	assert_int_equal(json_integer_value(json_object_get(sc->detail, "count")), 40);
-	assert_int_equal(json_integer_value(json_object_get(sc->detail, "ports")), 40);
-	assert_int_equal(json_integer_value(json_object_get(sc->detail, "targets")), 1);
-	assert_string_equal(json_string_value(json_object_get(sc->detail, "source")), C);
-	assert_string_equal(json_string_value(json_object_get(sc->detail, "target")), S);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(sc), "count")), 40);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(sc), "ports")), 40);
+	assert_int_equal(json_integer_value(json_object_get(t_detail(sc), "targets")), 1);
+	assert_string_equal(json_string_value(json_object_get(t_detail(sc), "source")), C);
+	assert_string_equal(json_string_value(json_object_get(t_detail(sc), "target")), S);
 	assert_string_equal(sc->group, ""); /* about the capture: no service's verdict */
 	const struct group_stats *g = findings_group_find(S);
 	assert_true(!g || g->failed[CAT_TCP] == 0);
@@ -626,7 +626,7 @@ static void horizontal_scan_and_an_outage_told_apart(void **s)
 	end_at(T0 + 30000000);
 	pipeline_file_end();
 	assert_int_equal(t_count(K_SCAN), 1);
-	assert_string_equal(json_string_value(json_object_get(t_find(K_SCAN, 0)->detail, "source")), "192.168.1.66");
+	assert_string_equal(json_string_value(json_object_get(t_detail(t_find(K_SCAN, 0)), "source")), "192.168.1.66");
 	assert_int_equal(t_count(K_SYN_TIMEOUT), 25);
 	for (size_t i = 0; i < 25; i++)
 		assert_string_equal(t_find(K_SYN_TIMEOUT, (int)i)->cli.b[3] == 10 ? "ok" : "bad", "ok");

@@ -284,14 +284,14 @@ static u32 tls_seen(u32 *failed)
 
 static const char *dstr(const struct finding *f, const char *key)
 {
-	json_t *v = json_object_get(f->detail, key);
+	json_t *v = json_object_get(t_detail(f), key);
 	assert_non_null(v);
 	return json_string_value(v);
 }
 
 static json_int_t dint(const struct finding *f, const char *key)
 {
-	json_t *v = json_object_get(f->detail, key);
+	json_t *v = json_object_get(t_detail(f), key);
 	assert_non_null(v);
 	return json_integer_value(v);
 }
@@ -389,7 +389,7 @@ static void client_hello_names_the_flow_and_alert_detail_has_offer(void **s)
 	assert_non_null(f);
 	assert_string_equal(f->name, "www.example.com");
 	assert_int_equal(dint(f, "offered_version"), 0x0304);
-	assert_null(json_object_get(f->detail, "version")); /* nothing negotiated */
+	assert_null(json_object_get(t_detail(f), "version")); /* nothing negotiated */
 	assert_string_equal(dstr(f, "alpn"), "h2");
 	conn_end(c, T0 + 60 * SEC);
 	assert_int_equal(findings_count(), 1); /* failed once: no timeout on top */
@@ -620,7 +620,7 @@ static void client_alert_is_local_and_unknown_descriptions_are_null(void **s)
 	assert_non_null(f);
 	assert_int_equal(f->origin, O_LOCAL);
 	assert_string_equal(dstr(f, "sender"), "client");
-	assert_true(json_is_null(json_object_get(f->detail, "description_name")));
+	assert_true(json_is_null(json_object_get(t_detail(f), "description_name")));
 	assert_int_equal(f->ev[1], 1);
 	assert_int_equal(f->ev[2], 2); /* the ServerHello */
 	conn_end(c, T0 + SEC);
@@ -920,7 +920,7 @@ static void certificate_for_another_name_is_a_mismatch_only(void **s)
 	assert_non_null(f);
 	assert_string_equal(dstr(f, "subject"), "CN=other.example.net");
 	assert_string_equal(dstr(f, "sni"), "www.example.com");
-	json_t *sans = json_object_get(f->detail, "sans");
+	json_t *sans = json_object_get(t_detail(f), "sans");
 	assert_int_equal(json_array_size(sans), 1);
 	assert_string_equal(json_string_value(json_array_get(sans, 0)), "other.example.net");
 	conn_end(c, T0 + SEC);
@@ -936,7 +936,7 @@ static void ip_literal_sni_is_matched_against_address_sans(void **s)
 	const struct finding *f = t_find(K_CERT_MISMATCH, 0);
 	assert_non_null(f);
 	assert_string_equal(dstr(f, "sni"), "192.0.2.8");
-	assert_int_equal(json_array_size(json_object_get(f->detail, "sans")), 2); /* DNS names only */
+	assert_int_equal(json_array_size(json_object_get(t_detail(f), "sans")), 2); /* DNS names only */
 	conn_end(c, T0 + SEC);
 }
 
@@ -1216,7 +1216,7 @@ static void streaming_service_with_a_self_made_root_is_interception(void **s)
 	assert_non_null(u);
 	assert_string_equal(u->group, "netflix");
 	assert_int_equal(u->origin, O_ONPATH);
-	assert_non_null(json_object_get(u->detail, "interception"));
+	assert_non_null(json_object_get(t_detail(u), "interception"));
 	assert_int_equal(t_count(K_CERT_MISMATCH), 1); /* for www.example.com */
 	assert_int_equal(u->frame, 5);
 	assert_int_equal(u->ev[1], 4);
@@ -1264,10 +1264,10 @@ static void a_different_certificate_after_one_that_verified_is_interception(void
 	const struct finding *u = t_find(K_CERT_UNTRUSTED, 0);
 	assert_int_equal(u->origin, O_ONPATH);
 	assert_int_equal(u->ev[u->n_ev - 1], good_frame); /* the one that verified */
-	assert_non_null(json_object_get(u->detail, "interception"));
+	assert_non_null(json_object_get(t_detail(u), "interception"));
 	u = t_find(K_CERT_UNTRUSTED, 1);
 	assert_int_equal(u->origin, O_UNKNOWN);
-	assert_null(json_object_get(u->detail, "interception"));
+	assert_null(json_object_get(t_detail(u), "interception"));
 }
 
 static void handshake_cut_for_one_name_while_another_works_is_sni_filtering(void **s)
@@ -1293,7 +1293,7 @@ static void handshake_cut_for_one_name_while_another_works_is_sni_filtering(void
 	const struct finding *x = t_find(K_SNI_FILTERED, 0);
 	assert_non_null(x);
 	assert_string_equal(x->name, "open.spotify.com");
-	assert_string_equal(json_string_value(json_object_get(x->detail, "works_for")), "example.org");
+	assert_string_equal(json_string_value(json_object_get(t_detail(x), "works_for")), "example.org");
 	assert_int_equal(x->frame, 9);
 	assert_int_equal(t_count(K_RST), 0);
 }
