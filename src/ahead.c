@@ -468,9 +468,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* A thread's cursors, table and buffers. Cursors are opened here, on the
- * packet thread: pcapfile's table of mappings is written at open and close
- * only. */
+/* A thread's cursors, table and buffers, set up before it starts. */
 static void worker_init(struct worker *w, int id, int n)
 {
 	char e[256];

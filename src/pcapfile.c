@@ -1,16 +1,13 @@
-/* \summary: capture files read record by record: classic pcap through a
- * buffer of the cursor's own, with the checks and messages of libpcap's own
+/* \summary: capture files read record by record through a buffer of the
+ * cursor's own: classic pcap with the checks and messages of libpcap's own
  * reader (sf-pcap.c) so that either reader says the same of the same file,
- * and pcapng in full from a mapping, with the checks of libpcap's and
- * Wireshark's readers. */
+ * and pcapng in full, with the checks of libpcap's and Wireshark's readers. */
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,26 +20,19 @@
 #define REC_HDR 16
 #define MAX_CAPLEN 262144u    /* libpcap's bound for every link type panne decodes */
 #define RD_BUF (256u << 10) /* classic pcap: read this much at a time, which stays in
-                               the core's L2 cache (mapped, 1.7 times slower) */
+                               the core's L2 cache (mapped, 1.7 times slower: page faults) */
 #define RD_CAP (RD_BUF + REC_HDR + MAX_CAPLEN) /* the buffer, which holds any record */
-#define WINDOW (1u << 20)    /* pcapng: the mapping moves on in steps this large... */
-#define OVERLAP (288u << 10) /* ...and reaches this far past them: a whole record */
-#define AHEAD 4096            /* prefetch distance, bytes */
-#define MAPS_MAX 64           /* files mapped at once (--merge reads at most 64) */
 
 struct pcapfile {
 	int fd;         /* the caller's, open as long as this is */
-	const u8 *win;  /* the mapped window of the file, page aligned */
-	u64 wbase;      /* its offset in the file */
-	size_t wlen;    /* its length */
-	u64 size;       /* file size when opened */
+	u64 size;       /* file size, as last seen: a file being written grows */
 	u64 off;        /* next record's offset in the file */
 	u32 snaplen;    /* libpcap's snapshot length for the file */
 	int ns;         /* time stamps in nanoseconds */
-	int slot;       /* pcapng: index in maps[] */
-	/* classic pcap: read with pread(2) into a buffer of the cursor's own */
+	/* read with pread(2) into a buffer of the cursor's own */
 	u8 *buf;
-	u32 blen, boff; /* bytes held, bytes consumed */
+	u32 bcap;       /* its size (pcapng: grows for a block up to NG_PARSED_MAX) */
+	u32 blen, boff; /* bytes held, bytes consumed (classic pcap) */
 	u64 bat;        /* file offset of buf[blen] */
 	/* pcapng only */
 	int ng;         /* a pcapng cursor */
@@ -57,77 +47,6 @@ struct pcapfile {
 	struct timeval last_ts; /* time of the last packet with one */
 	char error[256];
 };
-
-/* What the SIGBUS handler needs: a file that shrinks under its mapping
- * (another program truncating it) faults on the pages past its new end.
- * The handler puts zeros there and raises the slot's flag; the reader
- * stops at its next record with a message instead of the process dying. */
-static struct {
-	const u8 *volatile base;
-	volatile size_t len;
-	volatile sig_atomic_t shrunk;
-} maps[MAPS_MAX]; /* a slot is free while its base is NULL */
-static size_t page_size;
-
-static void on_sigbus(int sig, siginfo_t *si, void *ctx)
-{
-	const u8 *a = si->si_addr;
-	(void)ctx;
-	for (int i = 0; i < MAPS_MAX; i++) {
-		const u8 *b = maps[i].base;
-		if (!b || a < b || a >= b + maps[i].len)
-			continue;
-		u8 *from = (u8 *)((uintptr_t)a & ~(uintptr_t)(page_size - 1));
-		size_t end = ((uintptr_t)b + maps[i].len + page_size - 1) & ~(uintptr_t)(page_size - 1);
-		if (mmap(from, end - (uintptr_t)from, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		         0) != MAP_FAILED) {
-			maps[i].shrunk = 1;
-			return;
-		}
-		break;
-	}
-	/* Not ours, or no way to mend it: the default action on the retry. */
-	signal(sig, SIG_DFL);
-}
-
-static int install_handler(void)
-{
-	static int done;
-	if (done)
-		return 0;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, NULL) < 0)
-		return -1;
-	page_size = (size_t)sysconf(_SC_PAGESIZE);
-	done = 1;
-	return 0;
-}
-
-/* Maps the window that starts at file offset at (page aligned), in place
- * of the one before. A window, not the whole file: mapped pages and their
- * page tables count in the process's memory, which must not grow with the
- * file's length. size: the file's, as known now. Returns 0, or -1 when
- * mmap fails and the old window stays. */
-static int map_at(struct pcapfile *pf, u64 at, u64 size)
-{
-	size_t len = (size_t)MIN(size - at, (u64)WINDOW + OVERLAP);
-	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, pf->fd, (off_t)at);
-	if (m == MAP_FAILED)
-		return -1;
-	if (pf->win)
-		munmap((void *)pf->win, pf->wlen);
-	pf->win = m;
-	pf->wbase = at;
-	pf->wlen = len;
-	pf->size = size;
-	maps[pf->slot].len = len;
-	maps[pf->slot].base = m;
-	return 0;
-}
 
 int pcapfile_classic(int fd, struct pcapfile_hdr *out)
 {
@@ -166,7 +85,7 @@ struct pcapfile *pcapfile_open(int fd, int snaplen)
 	pf->size = (u64)st.st_size;
 	pf->snaplen = (u32)snaplen;
 	pf->ns = hdr.ns;
-	pf->slot = -1;
+	pf->bcap = RD_CAP;
 	pf->buf = xmalloc(RD_CAP);
 	return pf;
 }
@@ -178,8 +97,8 @@ static int grew(struct pcapfile *pf)
 	struct stat st;
 	if (fstat(pf->fd, &st) < 0 || (u64)st.st_size <= pf->size)
 		return 0;
-	/* The window may end short of the new end: map it again. */
-	return map_at(pf, pf->wbase, (u64)st.st_size) == 0;
+	pf->size = (u64)st.st_size;
+	return 1;
 }
 
 /* 1 if the file holds need bytes from off (off <= size), looking at its
@@ -195,7 +114,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct pcapfile *pf, const
 {
 	va_list ap;
 	struct stat st;
-	/* The zeros past a shrunk file's new end read as damage: say what it is. */
+	/* A file cut short since it was opened reads as damage: say what it is. */
 	if (pf->ng && fstat(pf->fd, &st) == 0 && (u64)st.st_size < pf->size)
 		return shrank(pf);
 	va_start(ap, fmt);
@@ -224,7 +143,7 @@ static int refill(struct pcapfile *pf, u32 need)
 	pf->blen = left;
 	pf->boff = 0;
 	while (pf->blen < need) {
-		ssize_t got = pread(pf->fd, pf->buf + pf->blen, RD_CAP - pf->blen, (off_t)pf->bat);
+		ssize_t got = pread(pf->fd, pf->buf + pf->blen, pf->bcap - pf->blen, (off_t)pf->bat);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
@@ -317,7 +236,7 @@ int pcapfile_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 #define NG_CB_NOCOPY 0x40000BADu
 #define NG_BOM 0x1A2B3C4Du
 #define NG_MAX_BLOCK (16u << 20) /* libpcap's bound for a block */
-#define NG_PARSED_MAX (WINDOW - 4096) /* blocks read whole fit a window */
+#define NG_PARSED_MAX ((1u << 20) - 4096) /* blocks read whole: up to this long */
 
 static inline u32 ng32(const struct pcapfile *pf, const u8 *p)
 {
@@ -340,17 +259,36 @@ static inline u64 ng64(const struct pcapfile *pf, const u8 *p)
 	return pf->swap ? __builtin_bswap64(v) : v;
 }
 
-/* The n bytes at off (off + n <= the file size, n <= NG_PARSED_MAX), mapped:
- * the window moves there when they are not all in it. NULL when mmap
- * fails. */
+/* The n bytes at off (off + n <= the file size, n <= NG_PARSED_MAX), in
+ * the cursor's buffer, which moves on to off when they are not all in it
+ * (valid until the next call). NULL when the file no longer holds them or
+ * read(2) fails. */
 static const u8 *ng_at(struct pcapfile *pf, u64 off, u64 n)
 {
-	if (off < pf->wbase || off + n > pf->wbase + pf->wlen) {
-		if (map_at(pf, off & ~(u64)(page_size - 1), pf->size) < 0 ||
-		    off + n > pf->wbase + pf->wlen)
-			return NULL;
+	u64 base = pf->bat - pf->blen;
+	if (off >= base && off + n <= pf->bat)
+		return pf->buf + (off - base);
+	if (n > pf->bcap) {
+		pf->bcap = (u32)n;
+		pf->buf = xrealloc(pf->buf, pf->bcap);
+		pf->blen = 0;
+		pf->bat = off;
 	}
-	return pf->win + (off - pf->wbase);
+	/* What the buffer already holds from off on stays; the rest is read. */
+	u32 keep = off >= base && off < pf->bat ? (u32)(pf->bat - off) : 0;
+	memmove(pf->buf, pf->buf + (pf->blen - keep), keep);
+	pf->blen = keep;
+	pf->bat = off + keep;
+	while (pf->blen < n) {
+		ssize_t got = pread(pf->fd, pf->buf + pf->blen, pf->bcap - pf->blen, (off_t)pf->bat);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return NULL;
+		pf->blen += (u32)got;
+		pf->bat += (u64)got;
+	}
+	return pf->buf;
 }
 
 int pcapng_detect(int fd)
@@ -363,7 +301,6 @@ struct pcapfile *pcapng_open(int fd, struct pcapng_ifs *ifs, int only, char *err
 {
 	struct stat st;
 	u8 h[12];
-	int slot;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (u64)st.st_size > SIZE_MAX / 2) {
 		snprintf(err, errlen, "not a regular file");
 		return NULL;
@@ -379,26 +316,16 @@ struct pcapfile *pcapng_open(int fd, struct pcapng_ifs *ifs, int only, char *err
 		snprintf(err, errlen, "not a pcapng file (no section header block with a byte-order magic)");
 		return NULL;
 	}
-	for (slot = 0; slot < MAPS_MAX && maps[slot].base; slot++)
-		;
-	if (slot == MAPS_MAX || install_handler() < 0) {
-		snprintf(err, errlen, "too many files mapped at once");
-		return NULL;
-	}
 	struct pcapfile *pf = xcalloc(1, sizeof *pf);
 	pf->fd = fd;
 	pf->ng = 1;
 	pf->ifs = ifs;
 	pf->only = only;
-	pf->slot = slot;
-	maps[slot].shrunk = 0;
+	pf->size = (u64)st.st_size;
+	pf->bcap = RD_CAP;
+	pf->buf = xmalloc(pf->bcap);
 	if (only >= 0 && (u32)only < PCAPNG_IF_MAX)
 		ifs->v[only].claimed = 1;
-	if (map_at(pf, 0, (u64)st.st_size) < 0) {
-		snprintf(err, errlen, "cannot map it: %s", strerror(errno));
-		free(pf);
-		return NULL;
-	}
 	return pf;
 }
 
@@ -510,8 +437,6 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 {
 	for (;;) {
 		u64 off = pf->off;
-		if (maps[pf->slot].shrunk)
-			return shrank(pf);
 		if (!holds(pf, off, 1))
 			return 0;
 		if (!holds(pf, off, 8))
@@ -519,7 +444,7 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 			            (unsigned long long)(pf->size - off));
 		const u8 *b = ng_at(pf, off, 8);
 		if (!b)
-			return fail(pf, "cannot map the file at offset %llu: %s", (unsigned long long)off, strerror(errno));
+			return fail(pf, "cannot read the file at offset %llu: %s", (unsigned long long)off, strerror(errno));
 		u32 type, len;
 		memcpy(&type, b, 4);
 		if (type == NG_SHB) {
@@ -528,7 +453,7 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 				return fail(pf, "truncated pcapng dump file; the section header block is cut");
 			b = ng_at(pf, off, 12);
 			if (!b)
-				return fail(pf, "cannot map the file at offset %llu", (unsigned long long)off);
+				return fail(pf, "cannot read the file at offset %llu", (unsigned long long)off);
 			u32 bom;
 			memcpy(&bom, b + 8, 4);
 			if (bom == NG_BOM)
@@ -542,8 +467,6 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 			type = ng32(pf, b);
 		}
 		len = ng32(pf, b + 4);
-		if (maps[pf->slot].shrunk)
-			return shrank(pf);
 		if (!type && !len) {
 			struct stat st;
 			if (fstat(pf->fd, &st) == 0 && (u64)st.st_size < off + 8)
@@ -563,9 +486,11 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 		if (parse && len > NG_PARSED_MAX)
 			return fail(pf, "pcapng block of type %u and %u bytes: larger than panne reads (%u)", type, len,
 			            NG_PARSED_MAX);
-		const u8 *t = ng_at(pf, off + len - 4, 4);
+		/* A block read whole is read once, its trailing length with it. */
+		b = parse ? ng_at(pf, off, len) : NULL;
+		const u8 *t = parse ? (b ? b + len - 4 : NULL) : ng_at(pf, off + len - 4, 4);
 		if (!t)
-			return fail(pf, "cannot map the file at offset %llu", (unsigned long long)off);
+			return fail(pf, "cannot read the file at offset %llu", (unsigned long long)off);
 		u32 len2 = ng32(pf, t);
 		if (len2 != len)
 			return fail(pf, "block total lengths differ (%u at the start of the block, %u at its end)", len,
@@ -577,11 +502,6 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 			pf->off = off + len;
 			continue;
 		}
-		b = ng_at(pf, off, len);
-		if (!b)
-			return fail(pf, "cannot map the file at offset %llu", (unsigned long long)off);
-		if (maps[pf->slot].shrunk)
-			return shrank(pf);
 		const u8 *end = b + len - 4;
 		pf->off = off + len;
 		u32 ifc, caplen, wire, hi = 0, lo = 0;
@@ -682,10 +602,6 @@ static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data)
 		h->caplen = caplen;
 		h->len = wire;
 		*data = pkt;
-		u64 next = pf->off - pf->wbase;
-		__builtin_prefetch(pf->win + MIN(next, pf->wlen - 1));
-		for (u64 k = off - pf->wbase + AHEAD; k < next + AHEAD && k < pf->wlen; k += 64)
-			__builtin_prefetch(pf->win + k, 0, 1);
 		return 1;
 	}
 }
@@ -708,10 +624,6 @@ void pcapfile_close(struct pcapfile *pf)
 {
 	if (!pf)
 		return;
-	if (pf->slot >= 0)
-		maps[pf->slot].base = NULL;
 	free(pf->buf);
-	if (pf->win)
-		munmap((void *)pf->win, pf->wlen);
 	free(pf);
 }

@@ -2,11 +2,11 @@
  * with libpcap's checks and messages.
  * libpcap copies every record twice (kernel to stdio, stdio to its buffer);
  * on a file in the page cache those copies cost more than all of panne's
- * analysis (bench/README.md). A classic file is read with pread(2) into a
- * buffer of the cursor's own that stays in the core's cache, and each
- * record handed out where it lies there; a pcapng file is mapped, a window
- * at a time, and read in full (every interface, several sections, both
- * byte orders), which libpcap cannot do. Pipes, standard input, other
+ * analysis (bench/README.md). A file is read with pread(2) into a buffer
+ * of the cursor's own that stays in the core's cache, and each record
+ * handed out where it lies there (a mapping costs more in page faults than
+ * the copy). pcapng is read in full (every interface, several sections,
+ * both byte orders), which libpcap cannot do. Pipes, standard input, other
  * classic byte orders and versions, and BPF stay with libpcap. */
 #ifndef PANNE_PCAPFILE_H
 #define PANNE_PCAPFILE_H
@@ -87,10 +87,9 @@ int pcapng_detect(int fd);
  * cursors over one file, one per interface, merge dumpcap's per-interface
  * bursts into time order without reading the file into memory. ifs is
  * shared and must outlive the cursor. NULL, with err, when the file does
- * not start with a Section Header Block panne can read. The first call
- * installs a SIGBUS handler for files that shrink under their mapping;
- * cursors are opened and closed on one thread (the handler's table of
- * mappings has no lock), and may be read on others. */
+ * not start with a Section Header Block panne can read. Cursors of their
+ * own over one file may be used by different threads (ifs is then written
+ * by each: ahead.c gives each thread its own). */
 struct pcapfile *pcapng_open(int fd, struct pcapng_ifs *ifs, int only, char *err, size_t errlen);
 
 /* For the last record pcapfile_next() returned: its frame number (1-based,
