@@ -34,6 +34,10 @@
 #define SPARSE_MIN 8     /* chains to judge does not pay for reading it twice: the
                             thread sleeps until the packet thread judges that many
                             itself, then reads on from where the packet thread is */
+#define START_BYTES (32u << 20) /* the threads start once the packet thread has judged */
+#define START_CHAINS 96  /* this many chains itself within a stretch this long of one
+                            input: ~10 ms of verification, where a second thread costs
+                            the packet thread a few % of its time (PANNE_AHEAD_CHAINS) */
 #define NEAR_BYTES (8u << 20) /* nearer than this, the thread only reads on: the packet
                             thread, about to get there, judges those chains itself,
                             and the two share the work instead of taking turns */
@@ -79,6 +83,7 @@ struct worker {
 	int near;        /* the packet thread is less than NEAR_BYTES behind, or ahead */
 	int next_file;   /* dormant while the packet thread went on to the next input */
 	u64 win_at, win_judged; /* where the current stretch began, judged by then */
+	u64 from[AHEAD_FILES];  /* where the packet thread was when the thread started */
 	u64 recs;
 };
 
@@ -89,11 +94,28 @@ static int nws, nstarted;
 static atomic_int stopping;
 static u64 tot_seen, tot_judged, tot_naps, tot_mib; /* of the threads that ran, once stopped */
 static _Atomic u64 progress[AHEAD_FILES]; /* the packet thread's offset + 1; 0 unknown */
+static int want_jobs;      /* threads to start once chains come thick (ahead_start) */
+static u64 start_chains = START_CHAINS;
+static u64 st_at[AHEAD_FILES], st_own[AHEAD_FILES]; /* the packet thread's stretch of each input */
+static int launched, started_file; /* started, on which input (-1: from the start) */
+static u64 started_at;              /* ...and where the packet thread was in it */
+
+static void launch(int file, u64 off);
 
 void ahead_progress(u16 file, u64 off)
 {
-	if (file < AHEAD_FILES)
-		atomic_store_explicit(&progress[file], off + 1, memory_order_relaxed);
+	if (file >= AHEAD_FILES)
+		return;
+	atomic_store_explicit(&progress[file], off + 1, memory_order_relaxed);
+	if (!want_jobs)
+		return;
+	u64 own = cert_own_judged();
+	if (off < st_at[file] || off - st_at[file] >= START_BYTES) {
+		st_at[file] = off;
+		st_own[file] = own;
+	} else if (own - st_own[file] >= start_chains) {
+		launch(file, off);
+	}
 }
 
 int ahead_default_jobs(void)
@@ -444,9 +466,14 @@ static void *run(void *arg)
 		const u8 *d;
 		struct packet pk;
 		w->next_file = 0;
-		w->win_at = 0;
+		w->win_at = w->from[i];
 		w->win_judged = w->judged;
 		while (pf && pcapfile_next(pf, &h, &d) == 1) {
+			if (pcapfile_offset(pf) <= w->from[i]) {
+				if (!(++w->recs & 1023) && atomic_load_explicit(&stopping, memory_order_relaxed))
+					break;
+				continue;
+			}
 			if (!(++w->recs & 63) && (!keep_distance(w, i) || w->next_file))
 				break;
 			u32 iface = ins[i].ng ? pcapfile_iface(pf) : 0;
@@ -482,6 +509,13 @@ static void worker_init(struct worker *w, int id, int n)
 		} else {
 			w->pf[i] = pcapfile_open(ins[i].fd, ins[i].snaplen);
 		}
+		/* Started late: from where the packet thread is. A pcapng cursor
+		 * cannot be moved there (the interfaces are described before), so
+		 * it reads up to it without decoding. */
+		u64 p = ins[i].file < AHEAD_FILES ? atomic_load(&progress[ins[i].file]) : 0;
+		w->from[i] = p ? p - 1 : 0;
+		if (p && !ins[i].ng && w->pf[i])
+			pcapfile_seek(w->pf[i], p - 1);
 	}
 	w->flows = xcalloc(FLOWS, sizeof *w->flows);
 	for (int b = 0; b < BUFS; b++)
@@ -520,8 +554,28 @@ void ahead_start(int jobs)
 	if (jobs <= 0 || !nins || ws)
 		return;
 	atomic_store(&stopping, 0);
-	for (int i = 0; i < AHEAD_FILES; i++)
+	for (int i = 0; i < AHEAD_FILES; i++) {
 		atomic_store(&progress[i], 0);
+		st_at[i] = st_own[i] = 0;
+	}
+	const char *e = getenv("PANNE_AHEAD_CHAINS");
+	start_chains = e && *e ? strtoull(e, NULL, 10) : START_CHAINS;
+	launched = 0;
+	want_jobs = jobs;
+	if (!start_chains)
+		launch(-1, 0);
+}
+
+/* The threads, on the packet thread's first stretch of START_CHAINS chains
+ * to judge: on a capture with fewer chains the packet thread judges them
+ * all, for less than a second thread would cost it. */
+static void launch(int file, u64 off)
+{
+	int jobs = want_jobs;
+	want_jobs = 0;
+	launched = 1;
+	started_file = file;
+	started_at = off;
 	ws = xcalloc((size_t)jobs, sizeof *ws);
 	nws = jobs;
 	for (int k = 0; k < jobs; k++)
@@ -549,6 +603,7 @@ int ahead_scan(const char *path)
 
 void ahead_stop(void)
 {
+	want_jobs = 0;
 	atomic_store(&stopping, 1);
 	for (int k = 0; k < nstarted; k++)
 		pthread_join(ws[k].th, NULL);
@@ -558,6 +613,13 @@ void ahead_stop(void)
 	ws = NULL;
 	nws = nstarted = 0;
 	close_inputs();
+}
+
+int ahead_started(int *file, u64 *at)
+{
+	*file = started_file;
+	*at = started_at;
+	return launched;
 }
 
 void ahead_stats(u64 *seen, u64 *judged, u64 *naps, u64 *mib)

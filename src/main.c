@@ -630,12 +630,22 @@ int main(int argc, char **argv)
 	}
 	ahead_stop();
 	if (g_opts.verbose && jobs) {
-		u64 seen, judged, naps, mib;
+		u64 seen, judged, naps, mib, at;
+		int sf;
 		ahead_stats(&seen, &judged, &naps, &mib);
-		warnx_("look-ahead: %d thread%s judged %llu of %llu certificate chains before the packet thread "
-		       "reached them (%llu MiB read, %llu sleeps on sparse stretches)", jobs, jobs == 1 ? "" : "s",
-		       (unsigned long long)judged, (unsigned long long)seen, (unsigned long long)mib,
-		       (unsigned long long)naps);
+		char where[PATH_MAX + 64] = "at once";
+		const char *e = getenv("PANNE_AHEAD_CHAINS");
+		if (!ahead_started(&sf, &at))
+			warnx_("look-ahead: not started: the packet thread never had %s certificate chains to judge "
+			       "within 32 MiB of a file", e && *e ? e : "96");
+		else {
+			if (sf >= 0)
+				snprintf(where, sizeof where, "%.1f MiB into %s", (double)at / 1048576, files[sf]);
+			warnx_("look-ahead: %d thread%s started %s, judged %llu of %llu certificate chains before "
+			       "the packet thread reached them (%llu MiB read, %llu sleeps on sparse stretches)", jobs,
+			       jobs == 1 ? "" : "s", where, (unsigned long long)judged, (unsigned long long)seen,
+			       (unsigned long long)mib, (unsigned long long)naps);
+		}
 	}
 	/* What the capturing tool said it lost (pcapng statistics blocks). */
 	struct run_stats *rst = (struct run_stats *)pipeline_stats();

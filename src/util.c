@@ -93,11 +93,6 @@ int addr_parse(const char *s, struct addr *a)
 	return -1;
 }
 
-int addr_eq(const struct addr *a, const struct addr *b)
-{
-	return a->fam == b->fam && memcmp(a->b, b->b, 16) == 0;
-}
-
 char *time_fmt(u64 ts_us, char *buf)
 {
 	time_t t = (time_t)(ts_us / 1000000);

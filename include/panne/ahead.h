@@ -24,8 +24,12 @@ int ahead_default_jobs(void);
  * standard input) is left out silently. */
 void ahead_open(const char *path, u16 file);
 
-/* Starts jobs threads over the opened inputs (none when jobs is 0 or none
- * was opened). After the privilege drop: the threads read packet data. */
+/* Arms jobs threads over the opened inputs (none when jobs is 0 or none
+ * was opened). They start, on the packet thread, when it has judged
+ * START_CHAINS chains itself within 32 MiB of an input (ahead_progress),
+ * and look ahead from where it is; PANNE_AHEAD_CHAINS sets that number, 0
+ * starts them at once. After the privilege drop: the threads read packet
+ * data. */
 void ahead_start(int jobs);
 
 /* Stops and joins the threads, closes the look-ahead inputs. Before the
@@ -37,8 +41,13 @@ void ahead_stop(void);
 int ahead_scan(const char *path);
 
 /* The packet thread's reader is at byte off of input file (every few
- * records): the threads keep a bounded distance ahead of it. */
+ * records): the threads keep a bounded distance ahead of it, and start
+ * here when chains come thick. */
 void ahead_progress(u16 file, u64 off);
+
+/* 1 if the threads were started: on input *file (as numbered by
+ * ahead_open) at byte *at, or with *file -1 from the start. */
+int ahead_started(int *file, u64 *at);
 
 /* What the threads did, for -v: chains seen and judged ahead, sleeps on
  * sparse stretches, MiB read. */

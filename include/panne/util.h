@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "panne/types.h"
 
 /* Exit status, as panne.8 EXIT STATUS and OUTPUT.md. */
@@ -30,7 +31,10 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *addr_fmt(const struct addr *a, char *buf);
 /* Parses text into a; 0 on success, -1 if not an address. */
 int addr_parse(const char *s, struct addr *a);
-int addr_eq(const struct addr *a, const struct addr *b);
+static inline int addr_eq(const struct addr *a, const struct addr *b) /* inline: several per packet */
+{
+	return a->fam == b->fam && memcmp(a->b, b->b, 16) == 0;
+}
 /* 1 if a is no answer for a public name: unspecified, loopback, private
  * (RFC 1918, ULA), link-local, or a well-known sinkhole. */
 int addr_bogus(const struct addr *a);

@@ -42,6 +42,24 @@ if bench/gen -h 2>&1 | grep -q -- "-p mix|chains"; then
 	bench/gen -p chains -s 13 -k $CA.key -c $CA.pem "$T/chains.pcap" 30000000 2>/dev/null ||
 		{ echo "threads: the generator failed (chains)"; exit 1; }
 fi
+# The threads start on a stretch of chains (PANNE_AHEAD_CHAINS, default
+# 96): their start, mid-file, on the chains profile, classic and pcapng.
+if [ -f "$T/chains.pcap" ]; then
+	same "$PANNE" "$T/chains.pcap" 1 2
+	"$PANNE" -v -j 1 -A -T json --ca-file $CA.pem -r "$T/chains.pcap" 2>&1 >/dev/null |
+		grep -q "look-ahead: 1 thread started [0-9.]* MiB into" ||
+		{ echo "threads: the look-ahead did not start on chains.pcap"; rc=1; }
+	if command -v editcap >/dev/null 2>&1; then
+		editcap -F pcapng "$T/chains.pcap" "$T/chains.pcapng" && same "$PANNE" "$T/chains.pcapng" 1 2
+	fi
+fi
+# ...and not on a capture with few chains, whose report is the same.
+"$PANNE" -v -j 1 -A -T json --ca-file $CA.pem -r captures/demo.pcap 2>&1 >/dev/null |
+	grep -q "look-ahead: not started" ||
+	{ echo "threads: the look-ahead started on demo.pcap"; rc=1; }
+# From here on the threads start with the first packet, so that every
+# input below goes through them.
+export PANNE_AHEAD_CHAINS=0
 # the mixes: five runs each of several threads
 for f in "$T"/*.pcap; do same "$PANNE" "$f" 1 2 3 2 2; done
 if command -v editcap >/dev/null 2>&1; then
@@ -58,7 +76,7 @@ echo "threads: $n inputs, every -j gave the report of -j 0"
 
 # The look-ahead did judge chains ahead on the mixes (else the test above proves little).
 "$PANNE" -v -j 1 -A -T json --ca-file $CA.pem -r "$T/mix11.pcap" 2>&1 >/dev/null |
-	grep -q "look-ahead: 1 thread judged [1-9][0-9]* of" ||
+	grep -q "look-ahead: 1 thread started at once, judged [1-9][0-9]* of" ||
 	{ echo "threads: the look-ahead thread judged no chain of mix11.pcap"; rc=1; }
 
 # ThreadSanitizer.
@@ -68,6 +86,8 @@ if make -s SANITIZE=thread build/tsan/panne >"$T/tsan-build.log" 2>&1; then
 	for f in "$T"/*.pcap "$T"/*.pcapng captures/tls-*.pcap captures/healthy.pcap; do
 		[ -f "$f" ] && same build/tsan/panne "$f" 1 3
 	done
+	# a start on the way (the packet thread creates the thread mid-file)
+	[ -f "$T/chains.pcap" ] && PANNE_AHEAD_CHAINS= same build/tsan/panne "$T/chains.pcap" 1
 	echo "threads: ThreadSanitizer: $((n - m)) inputs, -j 1 and -j 3, no report"
 else
 	echo "threads: cannot build with -fsanitize=thread:"; tail -5 "$T/tsan-build.log"; rc=1
