@@ -400,7 +400,8 @@ static void exchange(int cat, const char *name, const struct addr *srv, const st
 	g->seen[cat]++;
 	if (failed)
 		g->failed[cat]++;
-	if (n_xlog == EXCH_LOG_CAP) {
+	_Static_assert(NAMES_CAP < (1 << 17) && CLIENTS_CAP < (1 << 17) && CAT_N <= 8, "exch_rec's fields");
+	if (n_xlog == EXCH_LOG_CAP || (size_t)(g - groups) >= (1u << 26)) {
 		n_xlost++;
 		return;
 	}

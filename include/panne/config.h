@@ -48,7 +48,7 @@
 #define DNS_RTT_SAMPLES 3     /* answers timed before a resolver's round trip is trusted */
 #define CERT_CACHE_CAP 4096   /* certificate verdicts cached by hash */
 #define STR_SHOW_MAX 200      /* wire strings printed at most this long */
-#define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (24 B each) */
+#define EXCH_LOG_CAP (1u << 20) /* exchanges logged with time and client (16 B each) */
 #define CLIENTS_CAP 65536     /* distinct client addresses in the exchange log */
 #define TIMELINE_BINS 48      /* text report: bins of a service's timeline line */
 #define HTML_MARKS_MAX 1500   /* --html: exchanges drawn one by one per lane, else binned */

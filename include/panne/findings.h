@@ -164,13 +164,13 @@ int findings_group_index(const char *group);
 /* The exchange log: every counted exchange in the order it ended, up to
  * EXCH_LOG_CAP (then only counted: findings_exchange_lost() says how many).
  * Clients are interned (findings_client()), names are services' ids. */
-struct exch_rec {
-	u64 ts_us;      /* start of the exchange */
-	u32 group;      /* findings_group() index */
-	u32 client;     /* findings_client() index + 1; 0 = none */
-	u32 name;       /* names_get() id; 0 = none */
-	u8 cat;         /* enum category */
-	u8 failed;
+struct exch_rec {   /* 16 bytes: one per exchange, the log that grows with a capture */
+	u64 ts_us;        /* start of the exchange */
+	u64 name : 17;    /* names_get() id (at most NAMES_CAP); 0 = none */
+	u64 client : 17;  /* findings_client() index + 1 (at most CLIENTS_CAP); 0 = none */
+	u64 cat : 3;      /* enum category */
+	u64 failed : 1;
+	u64 group : 26;   /* findings_group() index; a group past that is not logged */
 };
 size_t findings_exchanges(void);
 const struct exch_rec *findings_exchange_at(size_t i);
