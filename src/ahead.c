@@ -392,8 +392,8 @@ static u64 offset_of(struct worker *w, int i)
 }
 
 /* Sleeps while the packet thread judges few chains itself; then moves the
- * reader of classic file i to where the packet thread is (a record
- * boundary) and forgets the handshakes it followed. 0 to stop. */
+ * reader of file i to where the packet thread is (a record boundary) and
+ * forgets the handshakes it followed. 0 to stop. */
 static int dormant(struct worker *w, int i)
 {
 	u16 file = ins[i].file;
@@ -411,7 +411,13 @@ static int dormant(struct worker *w, int i)
 		if (w->next_file)
 			return 1;
 		if (own - own0 >= SPARSE_MIN && p) {
-			pcapfile_seek(w->pf[i], p - 1);
+			/* A pcapng cursor cannot be moved (the interfaces are
+			 * described on the way): it reads up to there without
+			 * decoding. */
+			if (ins[i].ng)
+				w->from[i] = p - 1;
+			else
+				pcapfile_seek(w->pf[i], p - 1);
 			for (u32 j = 0; j < FLOWS; j++)
 				release(w, &w->flows[j]);
 			w->win_at = p - 1;
@@ -428,7 +434,7 @@ static int dormant(struct worker *w, int i)
 
 /* Every few records: waits while the thread is LEAD_BYTES ahead of the
  * packet thread in the file; notes whether it is near; on a sparse stretch
- * sleeps (dormant) in a classic file, leaves a pcapng one. 0 to stop. */
+ * sleeps (dormant). 0 to stop. */
 static int keep_distance(struct worker *w, int i)
 {
 	u16 file = ins[i].file;
@@ -440,10 +446,7 @@ static int keep_distance(struct worker *w, int i)
 		int sparse = w->judged - w->win_judged < SPARSE_MIN;
 		w->win_at = mine;
 		w->win_judged = w->judged;
-		/* a pcapng cursor cannot be moved: the thread leaves such a file */
-		if (sparse && ins[i].ng)
-			w->next_file = 1;
-		else if (sparse)
+		if (sparse)
 			return dormant(w, i);
 	}
 	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {

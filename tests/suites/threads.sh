@@ -64,6 +64,8 @@ export PANNE_AHEAD_CHAINS=0
 for f in "$T"/*.pcap; do same "$PANNE" "$f" 1 2 3 2 2; done
 if command -v editcap >/dev/null 2>&1; then
 	editcap -F pcapng "$T/mix11.pcap" "$T/mix11.pcapng" && same "$PANNE" "$T/mix11.pcapng" 2
+	# a sleep and a resumption in a pcapng file (its cursor reads on to the packet thread)
+	editcap -F pcapng "$T/long.pcap" "$T/long.pcapng" && same "$PANNE" "$T/long.pcapng" 2
 fi
 for f in captures/*.pcap tests/lab/captures/*.pcap*; do [ -f "$f" ] && same "$PANNE" "$f" 2; done
 corpus=${PANNE_CORPUS:-../shared/corpus/public}
