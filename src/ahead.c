@@ -383,12 +383,20 @@ static void on_packet(struct worker *w, const struct packet *pk)
 		release(w, f);
 }
 
-/* The next record of a classic file: 1, or 0 at its end or at damage (the
- * packet thread says what is wrong; here it only ends the look-ahead). */
 /* Where the thread is in file i. */
 static u64 offset_of(struct worker *w, int i)
 {
 	return w->pf[i] ? pcapfile_offset(w->pf[i]) : 0;
+}
+
+/* The thread's next record of file i is the one at at, a record boundary
+ * of the packet thread's. A pcapng cursor cannot be moved (the interfaces
+ * are described on the way): it reads up to there without decoding. */
+static void move_to(struct worker *w, int i, u64 at)
+{
+	w->from[i] = at;
+	if (!ins[i].ng && w->pf[i])
+		pcapfile_seek(w->pf[i], at);
 }
 
 /* Sleeps while the packet thread judges few chains itself; then moves the
@@ -411,13 +419,7 @@ static int dormant(struct worker *w, int i)
 		if (w->next_file)
 			return 1;
 		if (own - own0 >= SPARSE_MIN && p) {
-			/* A pcapng cursor cannot be moved (the interfaces are
-			 * described on the way): it reads up to there without
-			 * decoding. */
-			if (ins[i].ng)
-				w->from[i] = p - 1;
-			else
-				pcapfile_seek(w->pf[i], p - 1);
+			move_to(w, i, p - 1);
 			for (u32 j = 0; j < FLOWS; j++)
 				release(w, &w->flows[j]);
 			w->win_at = p - 1;
@@ -512,13 +514,10 @@ static void worker_init(struct worker *w, int id, int n)
 		} else {
 			w->pf[i] = pcapfile_open(ins[i].fd, ins[i].snaplen);
 		}
-		/* Started late: from where the packet thread is. A pcapng cursor
-		 * cannot be moved there (the interfaces are described before), so
-		 * it reads up to it without decoding. */
+		/* Started late: from where the packet thread is. */
 		u64 p = ins[i].file < AHEAD_FILES ? atomic_load(&progress[ins[i].file]) : 0;
-		w->from[i] = p ? p - 1 : 0;
-		if (p && !ins[i].ng && w->pf[i])
-			pcapfile_seek(w->pf[i], p - 1);
+		if (p)
+			move_to(w, i, p - 1);
 	}
 	w->flows = xcalloc(FLOWS, sizeof *w->flows);
 	for (int b = 0; b < BUFS; b++)

@@ -133,24 +133,20 @@ static int shrank(struct pcapfile *pf)
 
 static int ng_next(struct pcapfile *pf, struct pcap_pkthdr *h, const u8 **data);
 
-/* Moves what is left of the buffer to its start and reads on until it
- * holds need bytes or the file ends. 0, or -1 with the error set when
- * read(2) fails. */
-static int refill(struct pcapfile *pf, u32 need)
+/* Keeps the last keep bytes of the buffer, moved to its start, and reads on
+ * until it holds need bytes or the file ends. 0, or -1 when read(2) fails
+ * (errno says why). */
+static int fill(struct pcapfile *pf, u32 keep, u32 need)
 {
-	u32 left = pf->blen - pf->boff;
-	memmove(pf->buf, pf->buf + pf->boff, left);
-	pf->blen = left;
+	memmove(pf->buf, pf->buf + (pf->blen - keep), keep);
+	pf->blen = keep;
 	pf->boff = 0;
 	while (pf->blen < need) {
 		ssize_t got = pread(pf->fd, pf->buf + pf->blen, pf->bcap - pf->blen, (off_t)pf->bat);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
-			snprintf(pf->error, sizeof pf->error, "cannot read the file at offset %llu: %s",
-			         (unsigned long long)pf->bat, strerror(errno));
+		if (got < 0)
 			return -1;
-		}
 		if (got == 0)
 			break;
 		pf->blen += (u32)got;
@@ -159,6 +155,17 @@ static int refill(struct pcapfile *pf, u32 need)
 	if (pf->bat > pf->size)
 		pf->size = pf->bat; /* a file still being written (tcpdump -w) grew */
 	return 0;
+}
+
+/* Classic pcap: the buffer holds need bytes from the next record on, or
+ * all the file has. 0, or -1 with the error set. */
+static int refill(struct pcapfile *pf, u32 need)
+{
+	if (fill(pf, pf->blen - pf->boff, need) == 0)
+		return 0;
+	snprintf(pf->error, sizeof pf->error, "cannot read the file at offset %llu: %s",
+	         (unsigned long long)pf->bat, strerror(errno));
+	return -1;
 }
 
 /* The file ends short of what a record needs: cut from the start, or cut
@@ -268,26 +275,18 @@ static const u8 *ng_at(struct pcapfile *pf, u64 off, u64 n)
 	u64 base = pf->bat - pf->blen;
 	if (off >= base && off + n <= pf->bat)
 		return pf->buf + (off - base);
-	if (n > pf->bcap) {
+	if (n > pf->bcap) { /* a block longer than the buffer (at most NG_PARSED_MAX) */
 		pf->bcap = (u32)n;
 		pf->buf = xrealloc(pf->buf, pf->bcap);
-		pf->blen = 0;
-		pf->bat = off;
 	}
 	/* What the buffer already holds from off on stays; the rest is read. */
 	u32 keep = off >= base && off < pf->bat ? (u32)(pf->bat - off) : 0;
-	memmove(pf->buf, pf->buf + (pf->blen - keep), keep);
-	pf->blen = keep;
-	pf->bat = off + keep;
-	while (pf->blen < n) {
-		ssize_t got = pread(pf->fd, pf->buf + pf->blen, pf->bcap - pf->blen, (off_t)pf->bat);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return NULL;
-		pf->blen += (u32)got;
-		pf->bat += (u64)got;
+	if (!keep) {
+		pf->blen = 0;
+		pf->bat = off;
 	}
+	if (fill(pf, keep, (u32)n) < 0 || pf->blen < n)
+		return NULL;
 	return pf->buf;
 }
 
